@@ -1,0 +1,254 @@
+"""The data contracts of storyframe (pydantic v2). They are the public API and the manifest schema.
+
+The flow::
+
+    story text -> StoryAnalysis -> list[Scene] -> ImageRequest -> GeneratedImage -> Storyboard
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+SceneStatus = Literal["pending", "done", "failed"]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, second precision (what the manifest records)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Character(_Model):
+    """A character of the story, with the look that keeps it consistent from scene to scene."""
+
+    name: str
+    look: str = ""
+    mentions: int = Field(default=0, ge=0)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class StoryAnalysis(_Model):
+    """What a text provider learned about the whole story."""
+
+    title: str = ""
+    word_count: int = Field(default=0, ge=0)
+    sentence_count: int = Field(default=0, ge=0)
+    paragraph_count: int = Field(default=0, ge=0)
+    characters: list[Character] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    mood: str = ""
+    complexity: int = Field(default=5, ge=1, le=10)
+    recommended_scenes: int = Field(default=6, ge=1)
+
+    def character(self, name: str) -> Character | None:
+        """The character called ``name`` (or with that alias), case-insensitively."""
+        wanted = name.casefold()
+        for character in self.characters:
+            if character.name.casefold() == wanted or wanted in (
+                alias.casefold() for alias in character.aliases
+            ):
+                return character
+        return None
+
+
+class Scene(_Model):
+    """One scene of the storyboard, as a text provider wrote it (and a user may edit it)."""
+
+    number: int = Field(ge=1)
+    title: str
+    description: str
+    image_prompt: str
+    characters: list[str] = Field(default_factory=list)
+    place: str = ""
+    time_of_day: str = ""
+
+    @field_validator("title", "image_prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+class Style(_Model):
+    """A visual style as data: what it adds to prompts and how providers should draw it.
+
+    ``provider_params`` maps a provider name to extra parameters that provider understands
+    (for example ``{"runware": {"CFGScale": 4}}``); providers ignore names that are not theirs.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    description: str = ""
+    prompt_suffix: str = ""
+    negative_prompt: str = ""
+    palette: list[str] = Field(default_factory=lambda: ["#1f2933", "#e4e7eb", "#c05621"])
+    width: int = Field(default=1024, ge=64, le=4096)
+    height: int = Field(default=576, ge=64, le=4096)
+    provider_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("palette")
+    @classmethod
+    def _hex_colours(cls, value: list[str]) -> list[str]:
+        for colour in value:
+            if not (colour.startswith("#") and len(colour) == 7):
+                raise ValueError(f"{colour!r} is not a #rrggbb colour")
+            int(colour[1:], 16)
+        if len(value) < 2:
+            raise ValueError("needs at least two colours (background, text)")
+        return value
+
+
+class ImageRequest(_Model):
+    """Everything an image provider needs to draw one scene."""
+
+    scene_number: int = Field(ge=1)
+    title: str = ""
+    prompt: str
+    negative_prompt: str = ""
+    width: int = Field(ge=64, le=4096)
+    height: int = Field(ge=64, le=4096)
+    seed: int = Field(ge=0)
+    style: Style
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class GeneratedImage(_Model):
+    """What an image provider returned for one request: a URL to fetch, or the bytes."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    scene_number: int = Field(ge=1)
+    provider: str
+    model: str = ""
+    url: str | None = None
+    data: bytes | None = Field(default=None, repr=False, exclude=True)
+    media_type: str = "image/png"
+    seed: int | None = None
+    cost: float | None = None
+    elapsed: float = 0.0
+    task_id: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class Usage(_Model):
+    """Spending and token counts, summed over calls."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        """Add another usage record to this one, in place."""
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost = round(self.cost + other.cost, 8)
+
+
+class ImageFile(_Model):
+    """An image stored in the project folder."""
+
+    path: str
+    sha256: str
+    media_type: str
+    width: int
+    height: int
+    bytes: int
+
+
+class SceneRecord(_Model):
+    """A scene in the manifest: the scene itself, whether to draw it, and what happened."""
+
+    scene: Scene
+    approved: bool = True
+    status: SceneStatus = "pending"
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    cost: float | None = None
+    attempts: list[str] = Field(default_factory=list)
+    error: str | None = None
+    image: ImageFile | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+
+
+class StoryInfo(_Model):
+    """The story a project was made from."""
+
+    path: str
+    sha256: str
+    title: str = ""
+    characters: int = 0
+
+
+class RunSettings(_Model):
+    """The settings that shape a project's output; a resume must use the same ones."""
+
+    scenes: int = Field(ge=1)
+    style: str
+    seed: int = Field(ge=0)
+    width: int = Field(ge=64, le=4096)
+    height: int = Field(ge=64, le=4096)
+    text_providers: list[str]
+    image_providers: list[str]
+
+
+class Storyboard(_Model):
+    """The project manifest, ``storyboard.json``."""
+
+    schema_version: int = SCHEMA_VERSION
+    generator: str = "storyframe"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    story: StoryInfo
+    settings: RunSettings
+    analysis: StoryAnalysis | None = None
+    text_provider: str | None = None
+    text_usage: Usage = Field(default_factory=Usage)
+    notes: list[str] = Field(default_factory=list)
+    scenes: list[SceneRecord] = Field(default_factory=list)
+
+    def record(self, number: int) -> SceneRecord:
+        """The record of scene ``number``; raises ``KeyError`` if there is none."""
+        for record in self.scenes:
+            if record.scene.number == number:
+                return record
+        raise KeyError(number)
+
+    @property
+    def image_cost(self) -> float:
+        """The total cost of the images drawn so far, in USD."""
+        return round(sum(r.cost or 0.0 for r in self.scenes), 8)
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Character",
+    "GeneratedImage",
+    "ImageFile",
+    "ImageRequest",
+    "RunSettings",
+    "Scene",
+    "SceneRecord",
+    "SceneStatus",
+    "StoryAnalysis",
+    "StoryInfo",
+    "Storyboard",
+    "Style",
+    "Usage",
+]

@@ -1,0 +1,201 @@
+"""The project folder: ``storyboard.json``, ``images/`` and ``index.html``, written atomically.
+
+Every write goes to a temporary file in the same folder, is flushed and fsynced, then renamed
+over the target, so a crash or a kill leaves either the old file or the new one, never half of
+one. The manifest is saved after every scene state change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from storyframe.errors import ProjectError
+from storyframe.models import SCHEMA_VERSION, ImageFile, Storyboard, utcnow
+
+MANIFEST = "storyboard.json"
+IMAGES = "images"
+HTML = "index.html"
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new content, never a part."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_error(path: Path, error: OSError) -> ProjectError:
+    reason = error.strerror or type(error).__name__
+    return ProjectError(
+        f"cannot write {path}: {reason.lower()}.",
+        hint="Check the folder is writable and has free space, or choose another --out.",
+    )
+
+
+class Project:
+    """A storyboard project folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def manifest_path(self) -> Path:
+        """``storyboard.json``."""
+        return self.folder / MANIFEST
+
+    @property
+    def images_dir(self) -> Path:
+        """``images/``."""
+        return self.folder / IMAGES
+
+    @property
+    def html_path(self) -> Path:
+        """``index.html``."""
+        return self.folder / HTML
+
+    def exists(self) -> bool:
+        """Whether the folder holds a manifest."""
+        return self.manifest_path.is_file()
+
+    def check_usable(self) -> None:
+        """Refuse a path that is a file, or a folder of something else that we would clobber."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ProjectError(
+                f"output path {self.folder} is a file, not a folder.",
+                hint="Choose another --out.",
+            )
+        if self.folder.is_dir() and not self.exists():
+            clash = [n for n in (HTML, IMAGES) if (self.folder / n).exists()]
+            if clash:
+                raise ProjectError(
+                    f"{self.folder} already holds {' and '.join(clash)} that storyframe did not "
+                    "make.",
+                    hint="Choose an empty or new --out folder.",
+                )
+
+    def prepare(self) -> None:
+        """Create the folder and ``images/``."""
+        self.check_usable()
+        try:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _write_error(self.folder, error) from None
+        if not os.access(self.folder, os.W_OK):
+            raise ProjectError(
+                f"cannot write to {self.folder}: permission denied.",
+                hint="Choose another --out folder.",
+            )
+
+    def load(self) -> Storyboard:
+        """Read and validate the manifest."""
+        path = self.manifest_path
+        if not self.folder.exists():
+            raise ProjectError(f"{self.folder} does not exist.", hint="Check the project path.")
+        if not path.is_file():
+            raise ProjectError(
+                f"{self.folder} is not a storyframe project (no {MANIFEST}).",
+                hint="Run `storyframe scenes STORY -o FOLDER` or `storyframe run` first.",
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise ProjectError(f"cannot read {path}: {error}.") from None
+        except json.JSONDecodeError as error:
+            raise ProjectError(
+                f"{path} is not valid JSON: {error.msg} at line {error.lineno}, "
+                f"column {error.colno}.",
+                hint="Fix the edit at that line.",
+            ) from None
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{path} has schema version {version}; this storyframe reads up to "
+                f"{SCHEMA_VERSION}.",
+                hint="Upgrade storyframe.",
+            )
+        try:
+            return Storyboard.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ProjectError(
+                f"{path}: {where}: {first['msg']}.",
+                hint="Fix that field (see docs/manifest.md).",
+            ) from None
+
+    def save(self, board: Storyboard) -> None:
+        """Write the manifest atomically."""
+        board.updated_at = utcnow()
+        data = board.model_dump_json(indent=2).encode() + b"\n"
+        try:
+            atomic_write(self.manifest_path, data)
+        except OSError as error:
+            raise _write_error(self.manifest_path, error) from None
+
+    def image_path(self, number: int, media_type: str) -> Path:
+        """Where scene ``number``'s image goes."""
+        return self.images_dir / f"scene-{number:02d}{_EXTENSIONS.get(media_type, '.img')}"
+
+    def store_image(
+        self, number: int, data: bytes, media_type: str, width: int, height: int
+    ) -> ImageFile:
+        """Write an image atomically; remove the scene's older image if its type changed."""
+        path = self.image_path(number, media_type)
+        try:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+        except OSError as error:
+            raise _write_error(path, error) from None
+        for other in self.images_dir.glob(f"scene-{number:02d}.*"):
+            if other != path:
+                with contextlib.suppress(OSError):
+                    other.unlink()
+        return ImageFile(
+            path=path.relative_to(self.folder).as_posix(),
+            sha256=hashlib.sha256(data).hexdigest(),
+            media_type=media_type,
+            width=width,
+            height=height,
+            bytes=len(data),
+        )
+
+    def image_intact(self, image: ImageFile | None) -> bool:
+        """Whether a recorded image is on disk with the recorded checksum."""
+        if image is None:
+            return False
+        path = self.folder / image.path
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        return hashlib.sha256(data).hexdigest() == image.sha256
+
+
+__all__ = ["HTML", "IMAGES", "MANIFEST", "Project", "atomic_write"]
