@@ -1,0 +1,260 @@
+"""The HTML storyboard: one self-contained ``index.html`` in the project folder.
+
+The page has inline CSS only (no fonts, scripts or anything else fetched from elsewhere), refers
+to images by paths relative to the project folder, and so works straight from ``file://``, from
+a zip, or from any static web server. Everything that comes from a story, a model or a user is
+escaped by Jinja2's autoescaping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from storyframe.models import SceneRecord, Storyboard
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATE = "storyboard.html.j2"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """An image the page shows: its relative URL and intrinsic size."""
+
+    src: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class SceneView:
+    """What the template needs to show one scene."""
+
+    number: int
+    anchor: str
+    title: str
+    description: str
+    characters: list[tuple[str, str]]
+    place: str
+    time_of_day: str
+    status: str
+    state: str  # "done", "failed", "pending", "skipped", "missing"
+    approved: bool
+    image: ImageView | None
+    message: str
+    prompt: str
+    negative_prompt: str
+    provider: str
+    model: str
+    seed: int | None
+    cost: str
+    seconds: str
+    attempts: list[str] = field(default_factory=list)
+
+    @property
+    def placeholder(self) -> bool:
+        """Whether the image is a placeholder card rather than a model's picture."""
+        return self.provider == "placeholder"
+
+
+def render_html(board: Storyboard, project_dir: Path) -> str:
+    """The storyboard page for ``board``, whose images live under ``project_dir``."""
+    from storyframe import __version__
+
+    template = _environment().get_template(TEMPLATE)
+    scenes = [_scene_view(record, board, project_dir) for record in _in_order(board)]
+    analysis = board.analysis
+    text_cost = board.text_usage.cost
+    image_cost = board.image_cost
+    counts = {state: sum(1 for s in scenes if s.state == state) for state in _STATES}
+    return template.render(
+        board=board,
+        title=_title(board),
+        style=board.settings.style,
+        scenes=scenes,
+        counts={state: n for state, n in counts.items() if n},
+        image_providers=_image_providers(scenes),
+        text_provider=board.text_provider or "",
+        cost=_money(text_cost + image_cost),
+        text_cost=_money(text_cost),
+        image_cost=_money(image_cost),
+        notes=list(board.notes),
+        characters=[(c.name, c.look) for c in analysis.characters] if analysis else [],
+        places=list(analysis.places) if analysis else [],
+        themes=list(analysis.themes) if analysis else [],
+        mood=analysis.mood if analysis else "",
+        aspect=f"{board.settings.width} / {board.settings.height}",
+        updated=board.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
+    )
+
+
+def write_html(board: Storyboard, project_dir: Path) -> Path:
+    """Render the page and write it to ``project_dir/index.html`` atomically; return the path."""
+    html = render_html(board, project_dir)
+    target = project_dir / "index.html"
+    _atomic_write(target, html.encode("utf-8"))
+    return target
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+_STATES = ("done", "failed", "pending", "skipped", "missing")
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _in_order(board: Storyboard) -> list[SceneRecord]:
+    return sorted(board.scenes, key=lambda record: record.scene.number)
+
+
+def _title(board: Storyboard) -> str:
+    if board.story.title.strip():
+        return board.story.title.strip()
+    if board.analysis and board.analysis.title.strip():
+        return board.analysis.title.strip()
+    stem = PurePosixPath(board.story.path.replace("\\", "/")).stem
+    return stem.replace("-", " ").replace("_", " ").strip().title() or "Untitled story"
+
+
+def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> SceneView:
+    scene = record.scene
+    looks = board.analysis
+    characters = []
+    for name in scene.characters:
+        character = looks.character(name) if looks else None
+        characters.append((name, character.look if character else ""))
+
+    image: ImageView | None = None
+    state: str = record.status
+    message = ""
+    if record.status == "done":
+        if record.image is None:
+            state, message = "missing", "No image was recorded for this scene."
+        else:
+            src = _relative_src(record.image.path, project_dir)
+            if src is None:
+                state, message = "missing", f"Image not found: {record.image.path}"
+            else:
+                image = ImageView(src, record.image.width, record.image.height)
+    elif record.status == "failed":
+        message = record.error or "The image could not be drawn."
+    elif not record.approved:
+        state, message = "skipped", "Not approved: this scene is not drawn until it is approved."
+    else:
+        message = "Not drawn yet."
+
+    return SceneView(
+        number=scene.number,
+        anchor=f"scene-{scene.number:02d}",
+        title=scene.title,
+        description=scene.description,
+        characters=characters,
+        place=scene.place,
+        time_of_day=scene.time_of_day,
+        status=record.status,
+        state=state,
+        approved=record.approved,
+        image=image,
+        message=message,
+        prompt=record.prompt or scene.image_prompt,
+        negative_prompt=record.negative_prompt,
+        provider=record.provider or "",
+        model=record.model or "",
+        seed=record.seed,
+        cost=_money(record.cost or 0.0),
+        seconds=_duration(record.seconds),
+        attempts=list(record.attempts),
+    )
+
+
+def _relative_src(path: str, project_dir: Path) -> str | None:
+    """A URL for an image path from the manifest, or None if it is unsafe or missing.
+
+    Only relative paths that stay inside the project folder are linked; anything else (absolute
+    paths, ``..``, URLs) could point the page somewhere the project does not own.
+    """
+    posix = PurePosixPath(path.replace("\\", "/"))
+    if not path or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
+        return None
+    root = project_dir.resolve()
+    local = (root / Path(*posix.parts)).resolve()
+    if not local.is_relative_to(root) or not local.is_file():
+        return None
+    return quote(posix.as_posix())
+
+
+def _image_providers(scenes: list[SceneView]) -> list[tuple[str, int]]:
+    """Which image providers drew the shown scenes, with their model and a count."""
+    counts: dict[str, int] = {}
+    for scene in scenes:
+        if scene.image is not None and scene.provider:
+            label = f"{scene.provider} ({scene.model})" if scene.model else scene.provider
+            counts[label] = counts.get(label, 0) + 1
+    return list(counts.items())
+
+
+def _duration(seconds: float | None) -> str:
+    """``4.2 s``, ``2 min 5 s``; empty when unknown."""
+    if not seconds:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds >= 0.1 else "<0.1 s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def _money(amount: float) -> str:
+    """``$0.0042`` or ``$1.25``; empty when nothing was spent."""
+    if amount <= 0:
+        return ""
+    if amount < 0.0001:
+        return "<$0.0001"
+    return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}".rstrip("0").rstrip(".")
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` via a temporary file in the same folder and a rename."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
+__all__ = ["ImageView", "SceneView", "render_html", "write_html"]
