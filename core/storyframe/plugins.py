@@ -155,23 +155,29 @@ class PluginHost:
                 self._fail(info, f"hook {hook_name} raised", error)
 
     def _collect(self) -> None:
-        for hook_name, register in (
+        """Run the registration hooks plugin by plugin: built-ins first, so they keep their names."""
+        hooks = (
             ("register_text_providers", self._register_text),
             ("register_image_providers", self._register_image),
             ("register_styles", self._register_style),
-        ):
-            caller = getattr(self.pm.hook, hook_name)
-            for impl in reversed(caller.get_hookimpls()):
-                info = self.plugins[impl.plugin_name]
-                self._current = info
-                try:
-                    _invoke(impl, {"register": register})
-                except PluginError as error:
-                    if self.strict:
-                        raise
-                    self._fail(info, f"hook {hook_name} registered something invalid", error)
-                except Exception as error:
-                    self._fail(info, f"hook {hook_name} raised", error)
+        )
+        for info in list(self.plugins.values()):
+            plugin = self.pm.get_plugin(info.name)
+            if plugin is None:
+                continue
+            self._current = info
+            for hook_name, register in hooks:
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                    if impl.plugin is not plugin:
+                        continue
+                    try:
+                        _invoke(impl, {"register": register})
+                    except PluginError as error:
+                        if self.strict:
+                            raise
+                        self._fail(info, f"hook {hook_name} registered something invalid", error)
+                    except Exception as error:
+                        self._fail(info, f"hook {hook_name} raised", error)
         self._current = None
 
     def _check_provider(self, cls: Any, base: type[Provider], table: dict[str, Any]) -> str:
