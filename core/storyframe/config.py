@@ -122,7 +122,8 @@ def load_config(explicit: Path | None = None) -> Config:
     if path is None:
         return Config()
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist.", hint="Check the --config path.")
+        where = "--config path" if explicit is not None else f"${CONFIG_ENV} path"
+        raise ConfigError(f"config file {path} does not exist.", hint=f"Check the {where}.")
     if path.is_dir():
         raise ConfigError(f"config file {path} is a directory.", hint="Name a .toml file.")
     try:
@@ -132,7 +133,10 @@ def load_config(explicit: Path | None = None) -> Config:
             f"{path}: invalid TOML: {error}.", hint="Fix the syntax at that line."
         ) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}.") from None
+        raise ConfigError(
+            f"{path}: cannot read: {error}.",
+            hint="Check the file is readable and saved as UTF-8 (TOML requires it).",
+        ) from None
     return parse_config(data, path)
 
 

@@ -146,7 +146,7 @@ class _WaitRetryAfter:
     """Wait what the latest failure asked for (capped), else exponential backoff with jitter."""
 
     def __init__(self, base: float, maximum: float, cap: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=base, max=maximum, jitter=base)
+        self._backoff = wait_exponential_jitter(multiplier=base, max=maximum, jitter=base)
         self._cap = cap
 
     def __call__(self, state: RetryCallState) -> float:
@@ -292,14 +292,19 @@ class HttpClient:
         timeout: float | None,
     ) -> HttpResponse:
         url = self.url(path)
-        per_call = aiohttp.ClientTimeout(total=timeout) if timeout else None
+        # Passing timeout=None to aiohttp disables every timeout; omit it to keep the session's.
+        extra: dict[str, Any] = {}
+        if timeout:
+            extra["timeout"] = aiohttp.ClientTimeout(
+                total=timeout, sock_connect=self.config.connect_timeout
+            )
         started = time.perf_counter()
         async with self.slot():
             try:
                 async with self.session.request(
-                    method, url, json=body, headers=headers, params=params, timeout=per_call
+                    method, url, json=body, headers=headers, params=params, **extra
                 ) as raw:
-                    payload = await _read_capped(raw, MAX_RESPONSE_BYTES)
+                    payload = await _read_capped(raw, MAX_RESPONSE_BYTES, self.provider)
                     response = HttpResponse(
                         status=raw.status,
                         headers=dict(raw.headers),
@@ -332,13 +337,17 @@ class HttpClient:
         self._session = None
 
 
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def _read_capped(response: aiohttp.ClientResponse, limit: int, provider: str) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise BadResponse(f"response from {response.url.host} is larger than {limit} bytes")
+            raise BadResponse(
+                f"response from {response.url.host} is larger than {limit} bytes",
+                provider=provider,
+                status=response.status,
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 

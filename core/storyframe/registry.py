@@ -184,7 +184,9 @@ class TextChain(Chain[TextProvider]):
                 error.provider = error.provider or provider.name
                 last = error
                 self.failed(provider, error, what)
-                self.disabled.add(provider.name)
+                if what != "prompt enhancement":
+                    # A provider that failed a whole step after its retries is not asked again.
+                    self.disabled.add(provider.name)
                 if index + 1 < len(candidates):
                     self.note(f"{what}: falling back to {candidates[index + 1].name}")
                 continue
@@ -305,8 +307,11 @@ class ImageChain(Chain[ImageProvider]):
                 self.note(f"{provider.name}: scene(s) {numbers} failed; trying the next provider")
             pending = still
         for request in pending:
+            outcome = outcomes[request.scene_number]
+            if outcome.error is None:  # no provider was left to try
+                outcome.error = ProviderError("every image provider is disabled for this run.")
             if on_outcome:
-                await on_outcome(outcomes[request.scene_number])
+                await on_outcome(outcome)
         return [outcomes[r.scene_number] for r in requests]
 
 
