@@ -16,9 +16,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, FilePath, SecretStr
 
 from storyframe.errors import ProviderError
 from storyframe.models import (
@@ -33,6 +34,10 @@ from storyframe.models import (
 ProviderKind = Literal["text", "image"]
 
 
+def _expand_user(value: Any) -> Any:
+    return Path(value).expanduser() if isinstance(value, str | Path) else value
+
+
 class ProviderConfig(BaseModel):
     """Settings every provider accepts; subclass it to add the provider's own.
 
@@ -41,7 +46,7 @@ class ProviderConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    api_key_file: FilePath | None = Field(
+    api_key_file: Annotated[FilePath, BeforeValidator(_expand_user)] | None = Field(
         default=None, description="A file holding the API key (used when the variable is unset)."
     )
     timeout: float = Field(default=120.0, gt=0, description="Seconds one HTTP request may take.")
