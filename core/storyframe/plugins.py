@@ -155,7 +155,7 @@ class PluginHost:
                 self._fail(info, f"hook {hook_name} raised", error)
 
     def _collect(self) -> None:
-        """Run the registration hooks plugin by plugin: built-ins first, so they keep their names."""
+        """Run the registration hooks plugin by plugin, built-ins first so they keep their names."""
         hooks = (
             ("register_text_providers", self._register_text),
             ("register_image_providers", self._register_image),

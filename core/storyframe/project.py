@@ -101,12 +101,16 @@ class Project:
                 )
 
     def prepare(self) -> None:
-        """Create the folder and ``images/``."""
+        """Create the folder and ``images/``; sweep temporary files a killed run left behind."""
         self.check_usable()
         try:
             self.images_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise _write_error(self.folder, error) from None
+        for folder in (self.folder, self.images_dir):
+            for stale in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
         if not os.access(self.folder, os.W_OK):
             raise ProjectError(
                 f"cannot write to {self.folder}: permission denied.",
