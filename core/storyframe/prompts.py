@@ -27,14 +27,17 @@ def character_looks(scene: Scene, analysis: StoryAnalysis | None) -> list[str]:
     if analysis is None:
         return []
     looks: list[str] = []
+    prompt = scene.image_prompt.casefold()
     for name in scene.characters:
         character = analysis.character(name)
-        if (
-            character
-            and character.look
-            and character.look.casefold() not in (scene.image_prompt.casefold())
-        ):
-            looks.append(f"{character.name}: {character.look}")
+        if character is None or not character.look:
+            continue
+        look = character.look.casefold()
+        bare_name = character.name.casefold().removeprefix("the ").removeprefix("a ")
+        # A look that only repeats the name, or that the prompt already says, adds nothing.
+        if look in (bare_name, character.name.casefold()) or look in prompt:
+            continue
+        looks.append(f"{character.name}: {character.look}")
     return looks
 
 
