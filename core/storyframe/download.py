@@ -1,0 +1,311 @@
+"""Fetch a generated image over HTTP(S), safely, for any image provider.
+
+:func:`download_image` accepts only ``http``/``https`` URLs on an allow-list of hosts (redirects
+are followed by hand and checked the same way), streams the body to a temporary file while
+counting it against a size cap, insists on an ``image/*`` content type that agrees with the
+file's magic bytes (JPEG, PNG or WEBP), decodes the whole image with Pillow so that a truncated
+or corrupt body is an error, and only then renames the file into place. Transient failures
+(timeouts, resets, 408/429/5xx, a body cut short) are retried with the client's retry policy.
+Nothing is left behind when it fails.
+
+The client passed in must not carry credentials meant for another host: its session headers go
+to the image host too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urljoin, urlsplit
+
+from storyframe.errors import BadResponse, ProviderError, Transient
+
+if TYPE_CHECKING:
+    from storyframe.http import HttpClient
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+_PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MAX_PIXELS = 64 * 1024 * 1024
+CHUNK_SIZE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadedImage:
+    """A verified image: its bytes (no ``dest``) or where it was stored (``dest``)."""
+
+    media_type: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    data: bytes | None = field(default=None, repr=False)
+    path: Path | None = None
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The media type that ``data``'s magic bytes announce (JPEG, PNG or WEBP), else ``None``."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def check_image_url(
+    url: str, allowed_hosts: Collection[str] | None, *, provider: str | None = None
+) -> None:
+    """Raise :class:`BadResponse` unless ``url`` is http(s) on an allowed host (``None``: any)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise BadResponse(f"image URL {url[:200]!r} is malformed", provider=provider) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise BadResponse(
+            f"refusing to fetch {parts.scheme or 'scheme-less'} URL {url[:200]!r}: only http(s)",
+            provider=provider,
+            code="url_not_allowed",
+        )
+    if not host:
+        raise BadResponse(f"image URL {url[:200]!r} has no host", provider=provider)
+    if parts.username is not None or parts.password is not None:
+        raise BadResponse("refusing an image URL with credentials in it", provider=provider)
+    if allowed_hosts is not None and host not in {h.lower() for h in allowed_hosts}:
+        raise BadResponse(
+            f"refusing to fetch an image from {host!r}: not in the allowed hosts",
+            provider=provider,
+            code="host_not_allowed",
+            hint="Add the host to the provider's allowed_download_hosts if you trust it.",
+        )
+
+
+async def download_image(
+    client: HttpClient,
+    url: str,
+    dest: Path | None = None,
+    *,
+    allowed_hosts: Collection[str] | None,
+    max_bytes: int,
+) -> DownloadedImage:
+    """Download and verify the image at ``url``.
+
+    With ``dest`` the image is renamed into place there (its folder is created) and returned with
+    ``path`` set; without it the bytes are returned in ``data``. Raises :class:`BadResponse` for a
+    refused URL or anything that is not a complete JPEG/PNG/WEBP within ``max_bytes``, and the
+    client's mapped errors (after retries) for HTTP failures.
+    """
+    provider = client.provider
+    check_image_url(url, allowed_hosts, provider=provider)
+    if dest is not None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        async for attempt in client.retrying():
+            with attempt:
+                return await _attempt(client, url, dest, allowed_hosts, max_bytes)
+    except Transient as error:
+        if error.code == "truncated":
+            raise BadResponse(error.message, provider=provider, code="truncated") from None
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _attempt(
+    client: HttpClient,
+    url: str,
+    dest: Path | None,
+    allowed_hosts: Collection[str] | None,
+    max_bytes: int,
+) -> DownloadedImage:
+    fd, name = tempfile.mkstemp(
+        prefix=".download-", suffix=".part", dir=dest.parent if dest is not None else None
+    )
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            async with client.slot():
+                media_type, size, digest = await _stream(
+                    client, url, sink, allowed_hosts, max_bytes
+                )
+            sink.flush()
+            os.fsync(sink.fileno())
+        width, height = await asyncio.to_thread(_verify, temp, media_type, client.provider)
+        if dest is not None:
+            os.replace(temp, dest)
+            return DownloadedImage(media_type, width, height, size, digest, path=dest)
+        data = await asyncio.to_thread(temp.read_bytes)
+        return DownloadedImage(media_type, width, height, size, digest, data=data)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+async def _stream(
+    client: HttpClient,
+    url: str,
+    sink: BinaryIO,
+    allowed_hosts: Collection[str] | None,
+    max_bytes: int,
+) -> tuple[str, int, str]:
+    """Write the body at ``url`` to ``sink``; return (declared media type, size, sha256)."""
+    import aiohttp
+
+    provider = client.provider
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            async with client.session.get(
+                current, allow_redirects=False, headers={"Accept": "image/*"}
+            ) as raw:
+                if raw.status in _REDIRECTS:
+                    location = raw.headers.get("Location")
+                    if not location:
+                        raise BadResponse(
+                            f"HTTP {raw.status} redirect without a Location", provider=provider
+                        )
+                    current = urljoin(current, location)
+                    check_image_url(current, allowed_hosts, provider=provider)
+                    continue
+                if raw.status != 200:
+                    raise _status_error(raw.status, raw.headers, current, provider)
+                media_type = _declared_type(raw.headers.get("Content-Type", ""), provider)
+                declared = raw.content_length
+                if declared is not None and declared > max_bytes:
+                    raise _too_large(max_bytes, provider)
+                hasher = hashlib.sha256()
+                size = 0
+                async for chunk in raw.content.iter_chunked(CHUNK_SIZE):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(max_bytes, provider)
+                    hasher.update(chunk)
+                    sink.write(chunk)
+                encoded = raw.headers.get("Content-Encoding", "identity").lower() != "identity"
+                if declared is not None and not encoded and size != declared:
+                    raise Transient(
+                        f"image body from {_host(current)} is truncated "
+                        f"({size} of {declared} bytes)",
+                        provider=provider,
+                        code="truncated",
+                    )
+                if size == 0:
+                    raise BadResponse(f"empty image body from {_host(current)}", provider=provider)
+                return media_type, size, hasher.hexdigest()
+        except TimeoutError:
+            raise Transient(
+                f"download from {_host(current)} timed out", provider=provider, code="timeout"
+            ) from None
+        except aiohttp.ClientPayloadError as error:
+            raise Transient(
+                f"image body from {_host(current)} is truncated ({type(error).__name__})",
+                provider=provider,
+                code="truncated",
+            ) from None
+        except aiohttp.ClientError as error:
+            raise Transient(
+                f"download from {_host(current)} failed: {type(error).__name__}",
+                provider=provider,
+                code="connection",
+            ) from None
+    raise BadResponse(f"more than {MAX_REDIRECTS} redirects fetching an image", provider=provider)
+
+
+def _status_error(
+    status: int, headers: Mapping[str, str], url: str, provider: str | None
+) -> ProviderError:
+    from storyframe.http import error_for_status, parse_retry_after
+
+    if status in (408, 429) or status >= 500:
+        retry_after = parse_retry_after(headers)
+        return error_for_status(
+            status,
+            f"fetching an image from {_host(url)}",
+            provider=provider,
+            retry_after=retry_after,
+        )
+    # The service handed out a URL that does not serve an image: its answer was wrong.
+    return BadResponse(
+        f"HTTP {status} fetching an image from {_host(url)}", provider=provider, status=status
+    )
+
+
+def _declared_type(content_type: str, provider: str | None) -> str:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = _TYPE_ALIASES.get(media_type, media_type)
+    if not media_type.startswith("image/"):
+        raise BadResponse(
+            f"expected an image, got Content-Type {media_type or 'none'!r}", provider=provider
+        )
+    if media_type not in IMAGE_TYPES:
+        raise BadResponse(f"unsupported image type {media_type!r}", provider=provider)
+    return media_type
+
+
+def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
+    """Check magic bytes against ``declared`` and decode the whole image; return its size."""
+    from PIL import Image
+
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    sniffed = sniff_image_type(head)
+    if sniffed is None:
+        raise BadResponse("the body is not a JPEG, PNG or WEBP image", provider=provider)
+    if sniffed != declared:
+        raise BadResponse(
+            f"Content-Type says {declared} but the body is {sniffed}", provider=provider
+        )
+    try:
+        with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise BadResponse(
+                    f"image is {image.width}x{image.height}: too many pixels", provider=provider
+                )
+            image.verify()
+        # verify() leaves the image unusable; decode it in full from a fresh handle, which
+        # fails on a truncated file (LOAD_TRUNCATED_IMAGES is False unless someone set it).
+        with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
+            image.load()
+            found = _PILLOW_FORMATS.get(image.format or "")
+            width, height = image.size
+    except BadResponse:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise BadResponse(
+            f"the image is truncated or corrupt ({type(error).__name__}: {error})",
+            provider=provider,
+            code="corrupt_image",
+        ) from None
+    if found != declared:
+        raise BadResponse(f"Pillow reads {found}, expected {declared}", provider=provider)
+    return width, height
+
+
+def _too_large(limit: int, provider: str | None) -> BadResponse:
+    return BadResponse(f"image is larger than {limit} bytes", provider=provider, code="too_large")
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
+
+
+__all__ = [
+    "IMAGE_TYPES",
+    "DownloadedImage",
+    "check_image_url",
+    "download_image",
+    "sniff_image_type",
+]
