@@ -108,7 +108,11 @@ class Style(_Model):
 
 
 class ImageRequest(_Model):
-    """Everything an image provider needs to draw one scene."""
+    """Everything an image provider needs to draw one scene.
+
+    ``prompt`` is composed as scene prompt + character looks + style suffix; ``params`` carries
+    ``scene_prompt`` (the first part alone), for providers that must shorten the prompt.
+    """
 
     scene_number: int = Field(ge=1)
     title: str = ""

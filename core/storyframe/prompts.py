@@ -72,4 +72,7 @@ def build_request(
         height=height,
         seed=scene_seed(base_seed, scene.number),
         style=style,
+        # The scene's own part of the prompt, so a provider that must shorten the prompt can cut
+        # there and keep the character looks and the style suffix.
+        params={"scene_prompt": scene.image_prompt},
     )

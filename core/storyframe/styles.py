@@ -14,7 +14,7 @@ BUILTIN_STYLES: tuple[Style, ...] = (
         palette=["#14161b", "#f2e9dc", "#d08c35", "#3d5a80"],
         width=1344,
         height=768,
-        provider_params={"runware": {"CFGScale": 6.5}},
+        provider_params={"runware": {"CFGScale": 3.5}},
     ),
     Style(
         name="cartoon",

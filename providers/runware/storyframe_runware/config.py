@@ -1,0 +1,87 @@
+"""The ``[providers.runware]`` config section."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from storyframe.providers import ProviderConfig
+
+DEFAULT_MODEL = "runware:101@1"
+"""FLUX.1 [dev]: good prompt adherence at a low price per image (docs/providers/runware.md)."""
+
+OutputFormat = Literal["JPG", "PNG", "WEBP"]
+
+
+class RunwareConfig(ProviderConfig):
+    """Settings of the Runware provider; every key has a default."""
+
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        pattern=r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$",
+        description="The model's AIR id (source:id@version).",
+    )
+    base_url: str = Field(
+        default="https://api.runware.ai/v1", description="The REST endpoint tasks are POSTed to."
+    )
+    width: int | None = Field(
+        default=None, ge=128, le=2048, description="Image width (default: the request's)."
+    )
+    height: int | None = Field(
+        default=None, ge=128, le=2048, description="Image height (default: the request's)."
+    )
+    steps: int | None = Field(
+        default=None, ge=1, le=100, description="Inference steps (default: the model's)."
+    )
+    cfg_scale: float | None = Field(
+        default=None, ge=0, le=50, description="CFGScale (default: the style's, else the model's)."
+    )
+    scheduler: str | None = Field(default=None, description="Scheduler (default: the model's).")
+    output_format: OutputFormat = Field(default="JPG", description="JPG, PNG or WEBP.")
+    delivery: Literal["sync", "async"] = Field(
+        default="sync", description="sync: one POST returns the image; async: ACK, then polling."
+    )
+    poll_interval: float = Field(default=1.0, gt=0, description="First poll delay, seconds.")
+    poll_max_interval: float = Field(default=10.0, gt=0, description="Longest poll delay.")
+    poll_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for one task by polling."
+    )
+    batch_size: int = Field(default=4, ge=1, le=16, description="Tasks sent in one request.")
+    check_content: bool = Field(
+        default=True, description="Ask Runware's safety check; a flagged image is rejected."
+    )
+    negative_prompt: bool = Field(
+        default=True, description="Send the style's negative prompt (some models ignore it)."
+    )
+    download: bool = Field(
+        default=True, description="Fetch and verify the image (else return its URL only)."
+    )
+    allowed_download_hosts: list[str] = Field(
+        default_factory=lambda: ["im.runware.ai"],
+        description="Hosts images may be downloaded from.",
+    )
+    max_download_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest image accepted, in bytes."
+    )
+
+    @field_validator("output_format", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("allowed_download_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = [host.strip().lower() for host in value if host.strip()]
+        for host in hosts:
+            if "/" in host or ":" in host:
+                raise ValueError(f"{host!r} is not a bare host name")
+        return hosts

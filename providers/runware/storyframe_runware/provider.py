@@ -1,0 +1,392 @@
+"""The ``runware`` image provider: Runware's REST task API, sync or async, batched."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from pydantic import SecretStr
+
+from storyframe.errors import AuthError, BadResponse, NotConfigured, ProviderError, Transient
+from storyframe.models import GeneratedImage, ImageRequest
+from storyframe.providers import (
+    Capabilities,
+    CheckResult,
+    ImageProvider,
+    ImageResult,
+    JobStatus,
+    ProviderConfig,
+)
+from storyframe.secrets import redact, register_secret
+from storyframe_runware.config import RunwareConfig
+from storyframe_runware.errors import PROVIDER, classify
+from storyframe_runware.results import Done, Failed, Outcome, Pending, Unknown, read_envelope
+from storyframe_runware.tasks import (
+    PROMPT_MAX,
+    SIZE_MAX,
+    SIZE_MIN,
+    SIZE_MULTIPLE,
+    account_task,
+    inference_task,
+    ping_task,
+)
+
+if TYPE_CHECKING:
+    from storyframe.http import HttpClient
+
+log = logging.getLogger("storyframe.runware")
+
+MEDIA_TYPES = {"JPG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def _uuid4() -> str:
+    return str(uuid.uuid4())
+
+
+class RunwareImageProvider(ImageProvider):
+    """Draws images with Runware (FLUX, SDXL and other models by AIR id)."""
+
+    name: ClassVar[str] = "runware"
+    description: ClassVar[str] = "Runware image inference (FLUX.1 dev by default), REST API."
+    needs_key: ClassVar[bool] = True
+    key_env: ClassVar[str | None] = "RUNWARE_API_KEY"
+    config_model: ClassVar[type[ProviderConfig]] = RunwareConfig
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        seed=True,
+        negative_prompt=True,
+        min_size=SIZE_MIN,
+        max_size=SIZE_MAX,
+        size_multiple=SIZE_MULTIPLE,
+        max_prompt_length=PROMPT_MAX,
+        async_jobs=True,
+    )
+
+    def __init__(
+        self,
+        config: ProviderConfig | None = None,
+        api_key: SecretStr | None = None,
+        *,
+        uuid_factory: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__(config, api_key)
+        if api_key is not None:
+            register_secret(api_key.get_secret_value())
+        self.uuid_factory: Callable[[], str] = uuid_factory or _uuid4
+        """Makes each task's taskUUID (a uuid4 string); tests replace it to match cassettes."""
+        self._api: HttpClient | None = None
+        self._images: HttpClient | None = None
+        self._scenes: dict[str, int] = {}
+
+    @property
+    def settings(self) -> RunwareConfig:
+        """The config, typed."""
+        return cast(RunwareConfig, self.config)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def _api_client(self) -> HttpClient:
+        if self._api is None:
+            from storyframe.http import HttpClient
+
+            headers = {}
+            if self.api_key is not None:
+                headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+            self._api = HttpClient(
+                self.name,
+                self.settings,
+                base_url=self.settings.base_url,
+                headers=headers,
+                classify=classify,
+            )
+        return self._api
+
+    def _image_client(self) -> HttpClient:
+        # A separate session without the Authorization header: the key never goes to the
+        # image host.
+        if self._images is None:
+            from storyframe.http import HttpClient
+
+            self._images = HttpClient(self.name, self.settings)
+        return self._images
+
+    async def aclose(self) -> None:
+        """Close both HTTP sessions."""
+        for client in (self._api, self._images):
+            if client is not None:
+                await client.aclose()
+
+    # -- generation ------------------------------------------------------------------------
+
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        """Draw one image (downloaded and verified unless ``download = false``)."""
+        result = (await self.generate_many([request]))[0]
+        if isinstance(result, ProviderError):
+            raise result
+        return result
+
+    async def generate_many(self, requests: Sequence[ImageRequest]) -> list[ImageResult]:
+        """Draw several images, ``batch_size`` tasks per request, ``concurrency`` batches at once.
+
+        One result per request, in order; a task's failure never fails its neighbours.
+        """
+        if not requests:
+            return []
+        if self.api_key is None:
+            return [self._not_configured() for _ in requests]
+        size = self.settings.batch_size
+        batches = [
+            list(range(i, min(i + size, len(requests)))) for i in range(0, len(requests), size)
+        ]
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        results: list[ImageResult | None] = [None] * len(requests)
+
+        async def run(indexes: list[int]) -> None:
+            async with limit:
+                done = await self._run_batch([requests[i] for i in indexes])
+            for index, result in zip(indexes, done, strict=True):
+                results[index] = result
+
+        await asyncio.gather(*(run(batch) for batch in batches))
+        return [
+            r if r is not None else BadResponse("no result", provider=PROVIDER) for r in results
+        ]
+
+    async def _run_batch(self, requests: list[ImageRequest]) -> list[ImageResult]:
+        started = time.perf_counter()
+        tasks: list[dict[str, Any] | ProviderError] = []
+        for request in requests:
+            try:
+                task = inference_task(request, self.settings, self.uuid_factory())
+            except ProviderError as error:
+                tasks.append(error)
+                continue
+            self._scenes[task["taskUUID"]] = request.scene_number
+            tasks.append(task)
+        sendable = [t for t in tasks if isinstance(t, dict)]
+        outcomes = await self._execute(sendable) if sendable else {}
+
+        async def finish(
+            request: ImageRequest, task: dict[str, Any] | ProviderError
+        ) -> ImageResult:
+            if isinstance(task, ProviderError):
+                return task
+            outcome = outcomes[task["taskUUID"]]
+            if isinstance(outcome, Failed):
+                return outcome.error
+            assert isinstance(outcome, Done)
+            try:
+                image = await self._image(request.scene_number, task, outcome.item)
+            except ProviderError as error:
+                error.provider = error.provider or self.name
+                return error
+            image.elapsed = round(time.perf_counter() - started, 3)
+            return image
+
+        return list(
+            await asyncio.gather(*(finish(r, t) for r, t in zip(requests, tasks, strict=True)))
+        )
+
+    async def _execute(self, tasks: list[dict[str, Any]]) -> dict[str, Done | Failed]:
+        """Submit ``tasks``, poll the unfinished ones, resubmit only those Runware lost."""
+        by_uuid = {task["taskUUID"]: task for task in tasks}
+        final: dict[str, Done | Failed] = {}
+        to_send = tasks
+        for _ in range(self.settings.max_attempts):
+            submitted = await self._submit(to_send)
+            waiting: list[str] = []
+            for task_uuid, outcome in submitted.items():
+                if isinstance(outcome, Done | Failed):
+                    final[task_uuid] = outcome
+                else:
+                    waiting.append(task_uuid)
+            polled = await asyncio.gather(*(self._poll(u) for u in waiting))
+            to_send = []
+            for task_uuid, outcome in zip(waiting, polled, strict=True):
+                if isinstance(outcome, Unknown):
+                    log.info(
+                        "runware task %s unknown to Runware (%s): submitting it again",
+                        task_uuid,
+                        outcome.code,
+                    )
+                    to_send.append(by_uuid[task_uuid])
+                elif isinstance(outcome, Done | Failed):
+                    final[task_uuid] = outcome
+            if not to_send:
+                break
+        for task in to_send:
+            final[task["taskUUID"]] = Failed(
+                Transient(
+                    f"Runware lost task {task['taskUUID']}", provider=PROVIDER, code="taskNotFound"
+                )
+            )
+        return final
+
+    async def _submit(self, tasks: list[dict[str, Any]]) -> dict[str, Outcome]:
+        """POST the tasks once per attempt, with the same taskUUIDs each time.
+
+        Resending a taskUUID cannot buy a second image: Runware answers ``conflictTaskUUID``
+        and the task is polled. A timeout is not resent at all: the request may be running,
+        so it goes to polling, and is resubmitted only if polling says Runware never got it.
+        """
+        client = self._api_client()
+        uuids = [task["taskUUID"] for task in tasks]
+        try:
+            async for attempt in client.retrying():
+                with attempt:
+                    try:
+                        response = await client.request("POST", "", json=tasks, retry=False)
+                    except Transient as error:
+                        if error.code != "timeout":
+                            raise
+                        log.info("runware: %s; polling the tasks instead of resending", error)
+                        return {u: Pending("timeout") for u in uuids}
+                    try:
+                        body = response.json(provider=self.name)
+                        return read_envelope(body, uuids, status=response.status)
+                    except BadResponse as error:
+                        if not 200 <= response.status < 300:
+                            raise
+                        log.info("runware: %s; polling the tasks to learn their state", error)
+                        return {u: Pending("unreadable answer") for u in uuids}
+        except ProviderError as error:
+            error.provider = error.provider or self.name
+            return {u: Failed(copy.copy(error)) for u in uuids}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _poll(self, task_uuid: str) -> Outcome:
+        from storyframe_runware.polling import poll
+
+        cfg = self.settings
+        return await poll(
+            self._api_client(),
+            task_uuid,
+            interval=cfg.poll_interval,
+            max_interval=cfg.poll_max_interval,
+            timeout=cfg.poll_timeout,
+            request_timeout=cfg.timeout,
+        )
+
+    async def _image(
+        self, scene_number: int, task: Mapping[str, Any], item: Mapping[str, Any]
+    ) -> GeneratedImage:
+        image = self._describe(scene_number, task, item)
+        if not self.settings.download or image.url is None:
+            return image
+        from storyframe.download import download_image
+
+        fetched = await download_image(
+            self._image_client(),
+            image.url,
+            allowed_hosts=self.settings.allowed_download_hosts,
+            max_bytes=self.settings.max_download_bytes,
+        )
+        image.data = fetched.data
+        image.media_type = fetched.media_type
+        image.width = fetched.width
+        image.height = fetched.height
+        return image
+
+    def _describe(
+        self, scene_number: int, task: Mapping[str, Any], item: Mapping[str, Any]
+    ) -> GeneratedImage:
+        url = item.get("imageURL")
+        if not isinstance(url, str):
+            raise BadResponse("the result has no imageURL", provider=self.name)
+        seed = item.get("seed", task.get("seed"))
+        cost = item.get("cost")
+        return GeneratedImage(
+            scene_number=scene_number,
+            provider=self.name,
+            model=str(task.get("model") or self.settings.model),
+            url=url,
+            media_type=MEDIA_TYPES.get(str(task.get("outputFormat")).upper(), "image/jpeg"),
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            cost=float(cost)
+            if isinstance(cost, int | float) and not isinstance(cost, bool)
+            else None,
+            task_id=str(item.get("taskUUID") or task.get("taskUUID")),
+            width=task.get("width"),
+            height=task.get("height"),
+        )
+
+    def _not_configured(self) -> NotConfigured:
+        return NotConfigured(
+            f"{self.key_env} is not set",
+            provider=self.name,
+            hint="Get a key at https://my.runware.ai.",
+        )
+
+    # -- jobs and health -----------------------------------------------------------------
+
+    async def status(self, task_id: str) -> JobStatus:
+        """The current state of an async task, by one ``getResponse`` call."""
+        from storyframe_runware.polling import get_response
+
+        if self.api_key is None:
+            raise self._not_configured()
+        outcome = await get_response(self._api_client(), task_id, timeout=self.settings.timeout)
+        if isinstance(outcome, Done):
+            scene = self._scenes.get(task_id, 1)
+            image = self._describe(
+                scene, {"taskUUID": task_id, "model": self.settings.model}, outcome.item
+            )
+            return JobStatus(task_id=task_id, state="success", images=[image])
+        if isinstance(outcome, Failed):
+            return JobStatus(task_id=task_id, state="error", detail=outcome.error.one_line())
+        if isinstance(outcome, Unknown):
+            return JobStatus(task_id=task_id, state="unknown", detail=outcome.code)
+        assert isinstance(outcome, Pending)
+        return JobStatus(task_id=task_id, state="processing", detail=outcome.reason)
+
+    async def check(self) -> CheckResult:
+        """``ping`` Runware, then, with a key, validate it and read the balance. Never raises."""
+        try:
+            return await self._check()
+        except ProviderError as error:
+            return CheckResult(ok=False, detail=error.one_line())
+        except Exception as error:  # a health check reports, it does not raise
+            return CheckResult(ok=False, detail=redact(f"{type(error).__name__}: {error}"))
+
+    async def _check(self) -> CheckResult:
+        client = self._api_client()
+        timeout = min(self.settings.timeout, 30.0)
+        missing = f"{self.key_env} is not set"
+        try:
+            pong = await client.request_json("POST", "", json=[ping_task()], timeout=timeout)
+        except AuthError:
+            if self.api_key is None:
+                return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
+            raise
+        items = pong.get("data") if isinstance(pong, dict) else None
+        if not any(
+            isinstance(item, dict) and (item.get("pong") or item.get("taskType") == "ping")
+            for item in (items if isinstance(items, list) else [])
+        ):
+            return CheckResult(ok=False, detail="Runware answered ping with no ping result")
+        if self.api_key is None:
+            return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
+        task_uuid = self.uuid_factory()
+        body = await client.request_json(
+            "POST", "", json=[account_task(task_uuid)], timeout=timeout
+        )
+        outcome = read_envelope(body, [task_uuid])[task_uuid]
+        if isinstance(outcome, Failed):
+            return CheckResult(ok=False, detail=outcome.error.one_line())
+        details: Mapping[str, Any] = {}
+        data = body.get("data") if isinstance(body, dict) else None
+        for item in data if isinstance(data, list) else []:
+            if isinstance(item, dict) and item.get("taskType") == "accountManagement":
+                details = item
+        balance = details.get("balance")
+        balance = float(balance) if isinstance(balance, int | float) else None
+        detail = "key valid"
+        if details.get("organizationName"):
+            detail += f", organisation {details['organizationName']}"
+        if balance is not None:
+            detail += f", balance ${balance:.2f}"
+        return CheckResult(ok=True, detail=detail, balance=balance)
