@@ -1,0 +1,255 @@
+"""The ``openrouter`` text provider: story analysis, scenes and prompt enhancement via an LLM."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import SecretStr
+
+from storyframe.builtins.textsplit import prepare
+from storyframe.errors import BadResponse
+from storyframe.models import Character, Scene, StoryAnalysis, Style
+from storyframe.providers import (
+    Capabilities,
+    CheckResult,
+    ProviderConfig,
+    TextProvider,
+)
+from storyframe.secrets import register_secret
+from storyframe_openrouter import prompts
+from storyframe_openrouter.chat import ChatClient
+from storyframe_openrouter.config import OpenRouterConfig, coerce
+from storyframe_openrouter.schema import (
+    ANALYSIS_SCHEMA_NAME,
+    SCENES_SCHEMA_NAME,
+    AnalysisAnswer,
+    AnswerError,
+    ScenesAnswer,
+    parse_answer,
+    parse_scenes,
+    response_format,
+    strict_schema,
+)
+
+log = logging.getLogger("storyframe.openrouter")
+
+T = TypeVar("T")
+
+REPAIR_TOKEN_CEILING = 32_768
+"""The most a repair round raises ``max_tokens`` to after a truncated answer."""
+
+
+class OpenRouterTextProvider(TextProvider):
+    """Any chat model on OpenRouter, asked for strict JSON and validated client-side."""
+
+    name: ClassVar[str] = "openrouter"
+    description: ClassVar[str] = "LLM-written analysis and scenes through OpenRouter."
+    needs_key: ClassVar[bool] = True
+    key_env: ClassVar[str | None] = "OPENROUTER_API_KEY"
+    config_model: ClassVar[type[ProviderConfig]] = OpenRouterConfig
+    capabilities: ClassVar[Capabilities] = Capabilities(structured_output=True)
+
+    def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
+        settings = coerce(config, OpenRouterConfig)
+        super().__init__(settings, api_key)
+        self.settings = settings
+        if api_key is not None:
+            register_secret(api_key.get_secret_value())
+        self.chat = ChatClient(self.name, settings, api_key, self.usage)
+
+    async def analyze(self, story: str) -> StoryAnalysis:
+        """Characters with reusable looks, places, themes and mood; counts are computed here."""
+        body = self._body(
+            prompts.analysis_messages(story),
+            response_format(ANALYSIS_SCHEMA_NAME, strict_schema(AnalysisAnswer)),
+        )
+        answer = await self._structured(body, lambda text: parse_answer(text, AnalysisAnswer))
+        return to_analysis(answer, story)
+
+    async def generate_scenes(
+        self, story: str, n: int, style: Style, analysis: StoryAnalysis | None = None
+    ) -> list[Scene]:
+        """Exactly ``n`` scenes (fewer only for a story with fewer sentences), numbered 1..n."""
+        schema = strict_schema(
+            ScenesAnswer, scenes=f"Exactly {n} scenes, in story order, beginning to end."
+        )
+        body = self._body(
+            prompts.scenes_messages(story, n, style, analysis),
+            response_format(SCENES_SCHEMA_NAME, schema),
+        )
+        fewer_ok = story_counts(story)[1] < n
+        answers = await self._structured(
+            body, lambda text: parse_scenes(text, n, fewer_ok=fewer_ok), n=n
+        )
+        scenes = []
+        for number, answer in enumerate(answers, start=1):
+            names = []
+            for name in answer.characters:
+                known = analysis.character(name) if analysis is not None else None
+                canonical = known.name if known is not None else name.strip()
+                if canonical and canonical not in names:
+                    names.append(canonical)
+            scenes.append(
+                Scene(
+                    number=number,
+                    title=answer.title,
+                    description=answer.description,
+                    image_prompt=answer.image_prompt,
+                    characters=names,
+                    place=answer.place,
+                    time_of_day=answer.time_of_day,
+                )
+            )
+        return scenes
+
+    async def enhance_prompt(
+        self, scene: Scene, analysis: StoryAnalysis | None, style: Style
+    ) -> str:
+        """The scene's image prompt rewritten with the story's context (plain text, bounded)."""
+        limit = self.settings.enhance_max_chars
+        body = self._body(
+            prompts.enhance_messages(scene, analysis, style, limit),
+            max_tokens=min(self.settings.max_tokens, 600),
+        )
+        completion = await self.chat.complete(body, accept=lambda c: bool(clean_prompt(c.content)))
+        return bound(clean_prompt(completion.content), limit)
+
+    async def check(self) -> CheckResult:
+        """Validate the key with ``GET /key`` and report the credit left. Never raises."""
+        return await self.chat.check(self.settings.model)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self.chat.aclose()
+
+    def _body(
+        self,
+        messages: list[dict[str, str]],
+        response_format: dict[str, Any] | None = None,
+        *,
+        max_tokens: int | None = None,
+    ) -> dict[str, Any]:
+        cfg = self.settings
+        body: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": messages,
+            "max_tokens": max_tokens or cfg.max_tokens,
+            "provider": {"require_parameters": True},
+        }
+        if cfg.models:
+            body["models"] = list(cfg.models)
+        if cfg.temperature is not None:
+            body["temperature"] = cfg.temperature
+        if response_format is not None:
+            body["response_format"] = response_format
+        return body
+
+    async def _structured(
+        self, body: dict[str, Any], parse: Callable[[str], T], *, n: int | None = None
+    ) -> T:
+        """Ask, parse; on a bad answer ask once more with the problem; then ``BadResponse``."""
+        first = await self.chat.complete(body)
+        try:
+            return parse(first.content)
+        except AnswerError as error:
+            problem = str(error)
+        log.info("%s: unusable answer from %s (%s); asking again", self.name, first.model, problem)
+        retry_body = {
+            **body,
+            "messages": [
+                *body["messages"],
+                {"role": "assistant", "content": first.content},
+                prompts.repair_message(problem, n=n),
+            ],
+        }
+        if first.finish_reason == "length":
+            retry_body["max_tokens"] = min(body["max_tokens"] * 2, REPAIR_TOKEN_CEILING)
+        second = await self.chat.complete(retry_body)
+        try:
+            return parse(second.content)
+        except AnswerError as error:
+            hint = (
+                "The answer was cut off: raise [providers.openrouter] max_tokens."
+                if second.finish_reason == "length"
+                else "Try another [providers.openrouter] model."
+            )
+            raise BadResponse(
+                f"{second.model or self.settings.model} gave an unusable answer twice: {error}",
+                provider=self.name,
+                code="invalid_answer",
+                hint=hint,
+            ) from None
+
+
+def to_analysis(answer: AnalysisAnswer, story: str) -> StoryAnalysis:
+    """Map the LLM's analysis onto :class:`StoryAnalysis`, counting words and mentions here."""
+    characters: list[Character] = []
+    seen: set[str] = set()
+    for item in answer.characters:
+        own = item.name.casefold()
+        if own in seen:
+            continue
+        seen.add(own)
+        aliases = [a for a in dict.fromkeys(item.aliases) if a and a.casefold() != own]
+        characters.append(
+            Character(
+                name=item.name,
+                look=item.look,
+                aliases=aliases,
+                mentions=sum(_mentions(story, name) for name in (item.name, *aliases)),
+            )
+        )
+    words, sentences, paragraphs = story_counts(story)
+    return StoryAnalysis(
+        title=answer.title,
+        word_count=words,
+        sentence_count=sentences,
+        paragraph_count=paragraphs,
+        characters=characters,
+        places=[p for p in answer.places if p],
+        themes=[t for t in answer.themes if t],
+        mood=answer.mood,
+        complexity=answer.complexity,
+        recommended_scenes=answer.recommended_scenes,
+    )
+
+
+_FENCE_EDGE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+_QUOTES = {('"', '"'), ("'", "'"), ("\u201c", "\u201d")}
+_LABEL = re.compile(r"^(?:here is[^:\n]*:|(?:enhanced |image |rewritten )?prompt:)\s*", re.I)
+
+
+def clean_prompt(text: str) -> str:
+    """An LLM's plain-text prompt without fences, labels, wrapping quotes or extra spaces."""
+    text = _FENCE_EDGE.sub("", text.strip())
+    text = _LABEL.sub("", text.strip())
+    text = " ".join(text.split())
+    quoted = len(text) >= 2 and (text[0], text[-1]) in _QUOTES
+    return text[1:-1].strip() if quoted else text
+
+
+def bound(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a sentence or word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    sentence = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if sentence >= limit // 2:
+        return cut[: sentence + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= limit // 2 else cut).rstrip(" ,;:")
+
+
+def story_counts(story: str) -> tuple[int, int, int]:
+    """Words, sentences and paragraphs, counted the way the heuristic provider counts them."""
+    doc = prepare(story)
+    return sum(len(words) for words in doc.words), len(doc.body), doc.paragraph_count
+
+
+def _mentions(story: str, name: str) -> int:
+    if not name.strip():
+        return 0
+    return len(re.findall(rf"(?<!\w){re.escape(name.strip())}(?!\w)", story, flags=re.I))

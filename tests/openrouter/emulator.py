@@ -1,0 +1,511 @@
+"""A local OpenRouter look-alike for reliability and end-to-end tests.
+
+It serves ``POST /api/v1/chat/completions``, ``GET /api/v1/key`` (and the legacy
+``/api/v1/auth/key``) and ``GET /api/v1/models`` on 127.0.0.1, checks the bearer key like the
+real service (401 "No auth credentials found" / "User not found."), and answers with bodies shaped
+like the real ones (``gen-<unix>-<rand>`` ids, ``provider``, ``native_finish_reason``, full
+``usage`` with ``cost``).
+
+By default it answers scene requests with N valid scenes (N read from the request's schema
+description or prompt, "exactly N scenes"), analysis requests with a valid analysis, image
+requests (``modalities`` with "image") with a tiny PNG data URL, and anything else with a short
+plain-text prompt. Scripted behaviours, queued with :meth:`OpenRouterEmulator.push`, replace the
+default for the next authenticated requests, one each, in order::
+
+    emulator = OpenRouterEmulator()
+    base_url = await emulator.start()          # http://127.0.0.1:PORT/api/v1
+    emulator.push(status(503), rate_limited(retry_after=0), empty())
+    ...
+    await emulator.stop()
+
+Tests that use it must allow 127.0.0.1 through pytest-recording's network block:
+``pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import re
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+DEFAULT_KEY = "emulator-test-key-0000"
+"""The key the emulator accepts unless told otherwise (not shaped like a real key)."""
+
+# A valid 1x1 PNG.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+Behaviour = Callable[["OpenRouterEmulator", web.Request, Any], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Recorded:
+    """One request the emulator received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    raw: bytes = field(repr=False, default=b"")
+
+
+class OpenRouterEmulator:
+    """A scriptable stand-in for the OpenRouter API on 127.0.0.1 (port chosen by the OS)."""
+
+    def __init__(self, api_key: str = DEFAULT_KEY, *, upstream: str = "OpenAI") -> None:
+        self.api_key = api_key
+        self.upstream = upstream
+        self.requests: list[Recorded] = []
+        self.script: deque[Behaviour] = deque()
+        self.key_data: dict[str, Any] = {
+            "label": "sk-or-v1-emu...000",
+            "limit": 10,
+            "limit_remaining": 7.25,
+            "limit_reset": "monthly",
+            "include_byok_in_limit": False,
+            "usage": 2.75,
+            "usage_daily": 0.5,
+            "usage_weekly": 1.0,
+            "usage_monthly": 2.75,
+            "is_free_tier": False,
+            "is_management_key": False,
+            "is_provisioning_key": False,
+            "expires_at": None,
+        }
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Start serving; returns the base URL (``http://127.0.0.1:PORT/api/v1``)."""
+        app = web.Application()
+        app.router.add_post("/api/v1/chat/completions", self._chat)
+        app.router.add_get("/api/v1/key", self._key)
+        app.router.add_get("/api/v1/auth/key", self._key)
+        app.router.add_get("/api/v1/models", self._models)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        site = web.SockSite(self._runner, sock)
+        await site.start()
+        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/v1"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving; slow handlers still sleeping are released at once."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> OpenRouterEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def push(self, *behaviours: Behaviour) -> None:
+        """Queue behaviours for the next authenticated requests, one per request."""
+        self.script.extend(behaviours)
+
+    @property
+    def chat_requests(self) -> list[Recorded]:
+        """The requests made to ``/chat/completions``, in order."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, but wake up early when the emulator stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    async def _record(self, request: web.Request) -> Any:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.requests.append(
+            Recorded(request.method, request.path, dict(request.headers), body, raw)
+        )
+        return body
+
+    def _auth_failure(self, request: web.Request) -> web.Response | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            return error_response(401, "No auth credentials found")
+        if header[7:].strip() != self.api_key:
+            return error_response(401, "User not found.")
+        return None
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record(request)
+        failure = self._auth_failure(request)
+        if failure is not None:
+            return failure
+        if self.script:
+            return await self.script.popleft()(self, request, body)
+        if not isinstance(body, dict) or not body.get("messages"):
+            return error_response(400, 'Input required: specify "prompt" or "messages"')
+        return self.answer(body)
+
+    async def _key(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record(request)
+        failure = self._auth_failure(request)
+        if failure is not None:
+            return failure
+        if self.script:
+            return await self.script.popleft()(self, request, body)
+        return web.json_response({"data": self.key_data})
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return web.json_response(
+            {"data": [{"id": "openai/gpt-4o-mini", "supported_parameters": ["structured_outputs"]}]}
+        )
+
+    # --- default answers ---------------------------------------------------------------------
+
+    def answer(
+        self, body: dict[str, Any], *, content: str | None = None, finish_reason: str = "stop"
+    ) -> web.Response:
+        """The default successful answer to ``body`` (or one with the given ``content``)."""
+        images = None
+        if content is None:
+            kind = request_kind(body)
+            if kind == "scenes":
+                content = json.dumps({"scenes": make_scenes(scene_count(body))})
+            elif kind == "analysis":
+                content = json.dumps(ANALYSIS)
+            elif kind == "image":
+                content = "Here is your image."
+                data = base64.b64encode(TINY_PNG).decode()
+                images = [
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
+                ]
+            else:
+                content = (
+                    "A young woman in a green cloak stands at the edge of a misty pine forest at "
+                    "dawn, golden light through the trees, wide shot."
+                )
+        return web.json_response(
+            completion(
+                body, content, finish_reason=finish_reason, images=images, upstream=self.upstream
+            )
+        )
+
+
+# --- bodies ---------------------------------------------------------------------------------
+
+
+def generation_id() -> str:
+    """An id shaped like OpenRouter's: ``gen-<unix>-<20 random chars>``."""
+    return f"gen-{int(time.time())}-{secrets.token_urlsafe(15)[:20]}"
+
+
+def completion(
+    body: dict[str, Any],
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    images: list[dict[str, Any]] | None = None,
+    upstream: str = "OpenAI",
+    cost: float = 0.000321,
+) -> dict[str, Any]:
+    """A chat completion body shaped like OpenRouter's real ones."""
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": content,
+        "refusal": None,
+        "reasoning": None,
+    }
+    if images is not None:
+        message["images"] = images
+    completion_tokens = max(1, len(content or "") // 4)
+    return {
+        "id": generation_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model") or "openai/gpt-4o-mini",
+        "provider": upstream,
+        "system_fingerprint": None,
+        "choices": [
+            {
+                "index": 0,
+                "logprobs": None,
+                "finish_reason": finish_reason,
+                "native_finish_reason": finish_reason,
+                "message": message,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 412,
+            "completion_tokens": completion_tokens,
+            "total_tokens": 412 + completion_tokens,
+            "cost": cost,
+            "is_byok": False,
+            "prompt_tokens_details": {
+                "cached_tokens": 0,
+                "cache_write_tokens": 0,
+                "audio_tokens": 0,
+                "video_tokens": 0,
+            },
+            "cost_details": {
+                "upstream_inference_cost": cost,
+                "upstream_inference_prompt_cost": cost / 2,
+                "upstream_inference_completions_cost": cost / 2,
+            },
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "image_tokens": 0,
+                "audio_tokens": 0,
+            },
+        },
+    }
+
+
+def error_body(
+    code: int | str | None,
+    message: str,
+    *,
+    availability: dict[str, Any] | None = None,
+    **metadata: Any,
+) -> dict[str, Any]:
+    """An OpenRouter error body: ``{"error": {code, message, metadata}, "user_id": ...}``."""
+    error: dict[str, Any] = {"message": message}
+    if code is not None:
+        error["code"] = code
+    error["metadata"] = metadata or {"provider_name": None}
+    if availability is not None:
+        error["availability"] = availability
+    return {"error": error, "user_id": "user_2emulator"}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    http_headers: dict[str, str] | None = None,
+    availability: dict[str, Any] | None = None,
+    **metadata: Any,
+) -> web.Response:
+    """An HTTP error whose body repeats the status in ``error.code``, as OpenRouter does."""
+    body = error_body(status, message, availability=availability, **metadata)
+    return web.json_response(body, status=status, headers=http_headers)
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """``scenes``, ``analysis``, ``image`` or ``text``, from the request's shape."""
+    fmt = body.get("response_format") or {}
+    name = (fmt.get("json_schema") or {}).get("name", "")
+    if "scene" in name:
+        return "scenes"
+    if "analysis" in name:
+        return "analysis"
+    if "image" in (body.get("modalities") or []):
+        return "image"
+    return "text"
+
+
+def scene_count(body: dict[str, Any]) -> int:
+    """N from "exactly N scenes" in the schema description or the messages (default 3)."""
+    texts = [json.dumps(body.get("response_format") or {})]
+    texts += [str(m.get("content", "")) for m in body.get("messages") or []]
+    for text in texts:
+        match = re.search(r"exactly (\d+) scenes?", text, re.I)
+        if match:
+            return int(match.group(1))
+    return 3
+
+
+def make_scenes(n: int) -> list[dict[str, Any]]:
+    """``n`` valid scenes in the wire shape the provider asks for."""
+    return [
+        {
+            "title": f"Scene {i}",
+            "description": f"Something happens in part {i} of the story.",
+            "image_prompt": f"Anna, a girl in a red cloak, walks through a pine forest, "
+            f"moment {i}, soft morning light, wide shot",
+            "characters": ["Anna"],
+            "place": "pine forest",
+            "time_of_day": "morning",
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+ANALYSIS: dict[str, Any] = {
+    "title": "The Walk",
+    "characters": [
+        {
+            "name": "Anna",
+            "look": "a girl of ten, thin, freckled, red braids, red wool cloak, brown boots",
+            "aliases": ["the girl"],
+        }
+    ],
+    "places": ["pine forest"],
+    "themes": ["courage"],
+    "mood": "quiet, hopeful",
+    "complexity": 3,
+    "recommended_scenes": 4,
+}
+
+
+# --- scripted behaviours --------------------------------------------------------------------
+
+
+def ok() -> Behaviour:
+    """The default answer (useful to interleave with faults)."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        return emu.answer(body)
+
+    return run
+
+
+def reset() -> Behaviour:
+    """Drop the connection without answering."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response(status=500)
+
+    return run
+
+
+def slow(seconds: float) -> Behaviour:
+    """Answer normally, after ``seconds`` (longer than the client's timeout, for timeouts)."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        await emu.sleep(seconds)
+        return emu.answer(body)
+
+    return run
+
+
+def status(
+    code: int,
+    message: str = "",
+    *,
+    headers: dict[str, str] | None = None,
+    headers_in_body: dict[str, str] | None = None,
+    availability: dict[str, Any] | None = None,
+    **metadata: Any,
+) -> Behaviour:
+    """Answer HTTP ``code`` with an OpenRouter error body.
+
+    ``headers`` are HTTP headers; ``headers_in_body`` go to ``error.metadata.headers``,
+    ``availability`` to ``error.availability`` and other keywords to ``error.metadata``.
+    """
+    if headers_in_body is not None:
+        metadata["headers"] = headers_in_body
+    text = message or {
+        400: "Invalid request",
+        401: "User not found.",
+        402: "Insufficient credits. Add more using https://openrouter.ai/credits",
+        403: "Request blocked: prompt injection patterns detected",
+        404: "No endpoints found that support the requested parameters",
+        408: "Operation timed out. Please try again later.",
+        500: "Internal Server Error",
+        502: "Provider returned error",
+        503: "No available provider meets your routing requirements",
+        524: "Edge network timeout",
+        529: "Provider overloaded",
+    }.get(code, "error")
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        return error_response(
+            code, text, http_headers=headers, availability=availability, **metadata
+        )
+
+    return run
+
+
+def rate_limited(retry_after: float | None = 0, *, reset_ms: int | None = None) -> Behaviour:
+    """A 429 with ``Retry-After`` and/or ``X-RateLimit-*`` headers (also in metadata.headers)."""
+    limits = {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"}
+    if reset_ms is not None:
+        limits["X-RateLimit-Reset"] = str(reset_ms)
+    wire = dict(limits)
+    if retry_after is not None:
+        wire["Retry-After"] = str(retry_after)
+    message = "Rate limit exceeded: free-models-per-min. "
+    return status(429, message, headers=wire, headers_in_body=limits)
+
+
+def bad_json() -> Behaviour:
+    """A 200 whose body is not JSON (a broken proxy answer)."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        return web.Response(
+            text='{"id": "gen-broken", "choices": [', content_type="application/json"
+        )
+
+    return run
+
+
+def content(text: str | None, *, finish_reason: str = "stop") -> Behaviour:
+    """A 200 whose message content is ``text`` (fenced JSON, prose, wrong counts, ...)."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        return web.json_response(
+            completion(body, text, finish_reason=finish_reason, upstream=emu.upstream)
+        )
+
+    return run
+
+
+def empty(*, finish_reason: str = "stop", value: str | None = None) -> Behaviour:
+    """A 200 with null (or "") content, as reasoning models and cold starts produce."""
+    return content(value, finish_reason=finish_reason)
+
+
+def scenes(n: int, *, fenced: bool = False) -> Behaviour:
+    """A 200 with exactly ``n`` scenes (to answer a request for a different count)."""
+    text = json.dumps({"scenes": make_scenes(n)}, indent=2)
+    return content(f"Here are the scenes:\n```json\n{text}\n```" if fenced else text)
+
+
+def error_in_200(
+    code: int | str | None = 502,
+    message: str = "Provider returned error",
+    *,
+    in_choice: bool = False,
+) -> Behaviour:
+    """A 200 carrying an error: a top-level ``error``, or ``choices[0].error`` + partial content."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        if in_choice:
+            payload = completion(
+                body, "partial output...", finish_reason="error", upstream=emu.upstream
+            )
+            error: dict[str, Any] = {
+                "message": message,
+                "metadata": {"error_type": "provider_unavailable"},
+            }
+            if code is not None:
+                error["code"] = code
+            payload["choices"][0]["error"] = error
+        else:
+            payload = error_body(code, message, provider_name=emu.upstream)
+        return web.json_response(payload)
+
+    return run
