@@ -6,14 +6,10 @@ downloads -> manifest -> HTML, with the services on 127.0.0.1 and faults injecte
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -21,6 +17,7 @@ from click.testing import CliRunner, Result
 from storyframe.cli import EXIT_OK, cli
 from tests.openrouter.emulator import OpenRouterEmulator
 from tests.runware.emulator import Emulator as RunwareEmulator
+from tests.runware.emulator import serve_in_thread
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 
@@ -31,42 +28,17 @@ RUNWARE_KEY = "rw-e2e-secret-key-9a8b7c6d5e4f"
 FAST = "max_attempts = 2\nbackoff_base = 0.01\nbackoff_max = 0.02\nretry_after_cap = 0.05\n"
 
 
-@contextlib.contextmanager
-def in_thread(emulator: Any) -> Iterator[str]:
-    """Serve an emulator on its own loop in a thread (the CLI runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        urls.append(loop.run_until_complete(emulator.start()))
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield urls[0]
-    finally:
-        asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
 @pytest.fixture
 def openrouter() -> Iterator[tuple[OpenRouterEmulator, str]]:
     emulator = OpenRouterEmulator(api_key=OPENROUTER_KEY)
-    with in_thread(emulator) as url:
+    with serve_in_thread(emulator) as url:
         yield emulator, url
 
 
 @pytest.fixture
 def runware() -> Iterator[tuple[RunwareEmulator, str]]:
     emulator = RunwareEmulator(api_key=RUNWARE_KEY, image_scale=16)
-    with in_thread(emulator) as url:
+    with serve_in_thread(emulator) as url:
         yield emulator, url
 
 

@@ -478,15 +478,16 @@ def _reset(request: web.Request) -> web.StreamResponse:
 
 
 @contextlib.contextmanager
-def serve_in_thread(emulator: Emulator, port: int = 0) -> Iterator[str]:
-    """Run ``emulator`` on its own event loop in a thread; yield its base URL."""
+def serve_in_thread(emulator: Any) -> Iterator[str]:
+    """Run an emulator (anything with async ``start() -> url`` and ``stop()``) on its own event
+    loop in a thread, for code under test that runs its own loop; yield its base URL."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     base: list[str] = []
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        base.append(loop.run_until_complete(emulator.start(port)))
+        base.append(loop.run_until_complete(emulator.start()))
         started.set()
         loop.run_forever()
 
