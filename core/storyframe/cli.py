@@ -95,10 +95,7 @@ class StoryframeGroup(click.Group):
         except click.ClickException as error:
             error.show()
             sys.exit(error.exit_code)
-        except click.Abort:
-            click.echo("storyframe: aborted.", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except KeyboardInterrupt:
+        except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             click.echo(
                 "storyframe: interrupted; finished scenes are saved. Run the same command "
                 "again to continue.",
@@ -292,7 +289,8 @@ def run(ctx: click.Context, /, **options: Any) -> None:
         )
 
     try:
-        summary = _run(go())
+        with project.lock():
+            summary = _run(go())
     finally:
         reporter.close()
     _finish(summary, as_json=options["as_json"], quiet=options["quiet"])
@@ -319,7 +317,8 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
     reporter = make_reporter(quiet=options["quiet"] or options["as_json"])
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:
-        board = _run(pipeline.write_scenes(story, project, settings, force=options["force"]))
+        with project.lock():
+            board = _run(pipeline.write_scenes(story, project, settings, force=options["force"]))
     finally:
         reporter.close()
     if options["as_json"]:
@@ -374,16 +373,17 @@ def images(
     reporter = make_reporter(quiet=quiet or as_json)
     pipeline = Pipeline(config, reporter=reporter)
     try:
-        summary = _run(
-            pipeline.draw(
-                project,
-                board,
-                only=scene_numbers or None,
-                redraw=force,
-                image_providers=_chain_option(image_provider),
-                concurrency=concurrency,
+        with project.lock():
+            summary = _run(
+                pipeline.draw(
+                    project,
+                    board,
+                    only=scene_numbers or None,
+                    redraw=force,
+                    image_providers=_chain_option(image_provider),
+                    concurrency=concurrency,
+                )
             )
-        )
     finally:
         reporter.close()
     _finish(summary, as_json=as_json, quiet=quiet)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from storyframe.errors import ProjectError
 from storyframe.models import SCHEMA_VERSION, ImageFile, Storyboard, utcnow
 
 MANIFEST = "storyboard.json"
+LOCK = ".storyframe.lock"
 IMAGES = "images"
 HTML = "index.html"
 
@@ -117,6 +119,32 @@ class Project:
                 hint="Choose another --out folder.",
             )
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the project for one command, so two runs never write the same folder at once."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks
+            yield
+            return
+        self.check_usable()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / LOCK, "a+")  # noqa: SIM115 - held for the whole block
+        except OSError as error:
+            raise _write_error(self.folder, error) from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ProjectError(
+                    f"{self.folder} is in use by another storyframe command.",
+                    hint="Wait for it to finish, or choose another --out.",
+                ) from None
+            yield
+        finally:
+            handle.close()
+
     def load(self) -> Storyboard:
         """Read and validate the manifest."""
         path = self.manifest_path
@@ -202,4 +230,4 @@ class Project:
         return hashlib.sha256(data).hexdigest() == image.sha256
 
 
-__all__ = ["HTML", "IMAGES", "MANIFEST", "Project", "atomic_write"]
+__all__ = ["HTML", "IMAGES", "LOCK", "MANIFEST", "Project", "atomic_write"]

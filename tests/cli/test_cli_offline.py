@@ -343,3 +343,23 @@ def test_json_and_quiet_keep_stdout_clean(tmp_path: Path) -> None:
     json.loads(result.stdout)
     quiet = invoke("run", GOLDEN_BIRD, "-n", "2", "-o", tmp_path / "q", "-q")
     assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_a_project_in_use_by_another_command_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "busy"
+    assert invoke("scenes", GOLDEN_BIRD, "-n", "2", "-o", out, "-q").exit_code == 0
+    with open(out / ".storyframe.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        line = one_line_error(invoke("images", out, "-q"))
+    assert "in use by another storyframe command" in line
+    assert invoke("images", out, "-q").exit_code == 0
+
+
+def test_a_fifty_megabyte_story_is_refused_by_the_default_limit(tmp_path: Path) -> None:
+    story = tmp_path / "huge.txt"
+    with story.open("wb") as handle:
+        handle.truncate(50_000_000)  # sparse: costs no disk
+    line = one_line_error(invoke("run", story, "-o", tmp_path / "o"))
+    assert "50.0 MB, over the 20.0 MB limit" in line

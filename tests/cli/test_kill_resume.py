@@ -113,3 +113,36 @@ def test_sigkill_mid_run_then_rerun_finishes_and_keeps_finished_scenes(
     assert all(r["provider"] == "slow-placeholder" for r in after.values())
     # Temporary files a kill may leave behind are swept by the next run.
     assert not list(out.glob("**/.*.tmp"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_finished_scenes_and_says_how_to_continue(
+    tmp_path: Path, slow_plugin_path: Path
+) -> None:
+    out = tmp_path / "project"
+    manifest = out / "storyboard.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(slow_plugin_path), os.environ.get("PYTHONPATH", "")]),
+        "STORYFRAME_LOAD_PLUGINS": "storyframe,slow-plugin",
+    }
+    process = subprocess.Popen(
+        command(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while len(done_scenes(manifest)) < 2:
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    board = json.loads(manifest.read_text())
+    assert 2 <= sum(s["status"] == "done" for s in board["scenes"]) < 8
+    assert (out / "index.html").is_file()
+    result = subprocess.run(
+        [*command(out), "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["done"]) == 8
