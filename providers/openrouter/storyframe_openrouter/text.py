@@ -246,7 +246,7 @@ def bound(text: str, limit: int) -> str:
 def story_counts(story: str) -> tuple[int, int, int]:
     """Words, sentences and paragraphs, counted the way the heuristic provider counts them."""
     doc = prepare(story)
-    return sum(len(words) for words in doc.words), len(doc.body), doc.paragraph_count
+    return sum(len(words) for words in doc.words), len(doc.units), doc.paragraph_count
 
 
 def _mentions(story: str, name: str) -> int:

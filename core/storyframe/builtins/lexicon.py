@@ -1,0 +1,143 @@
+"""English word lists for the heuristic text provider: stopwords, character and place nouns,
+cues for time, light and mood. Data only; the logic lives in :mod:`.heuristic`."""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _words(
+    """a about above after again against ah all almost alone along already also although always
+    am among an and another any anyone anything are around as at away back be became because
+    become been before behind being below beside besides between beyond both but by came can
+    cannot come comes could did do does doing done down during each either else enough even ever
+    every everyone everything far few for from further get got had has have having he her here
+    hers herself him himself his how however i if in into is it its itself just let like made
+    make many may me might more most much must my myself near neither never no nobody none nor
+    not nothing now o of off oh often on once one only or other others our ours out over own
+    perhaps quite rather said same say says shall she should since so some something soon still
+    such than that the their theirs them themselves then there therefore these they this those
+    though through thus till to too toward towards under until up upon us very was we well were
+    what whatever when where whether which while who whom whose why will with within without
+    would yes yet you your yours yourself"""
+)
+COMMON_VERBS = _words(
+    """answered asked began begin called come coming cried felt find found gave give go goes going
+    gone heard know knew looked look looks put replied saw see seemed seen set sat stood take
+    taken tell think thought told took want wanted went say came get would could going said
+    thing things time times way day days good great little old long much many first two three
+    whole away again nothing something another every"""
+)
+DETERMINERS = _words("the a an his her their its my your our this that these every each")
+CHARACTER_NOUNS = _words(
+    """king queen prince princess fox wolf witch woman man boy girl giant dwarf tailor miller
+    huntsman hunter father mother stepmother brother sister son daughter wife husband bird horse
+    cat dog mouse frog bear goose cook servant maid maiden soldier knight wizard fairy dragon
+    peasant farmer fisherman fish shepherd robber bride bridegroom grandmother grandfather child
+    youth lad lady lord duke emperor merchant beggar thief priest monk hermit sorcerer enchantress
+    stranger traveller donkey ass cock hen sparrow raven dove owl swan lion snake toad duck cow
+    goat mermaid elf shoemaker woodcutter wood-cutter smith blacksmith baker musician fiddler
+    gardener groom guard captain sailor doctor ferryman squire page nun abbot hare fellow"""
+)
+GENERIC_NOUNS = _words("man woman son daughter brother sister boy girl lady fellow child maiden")
+IDENTITY_ADJECTIVES = _words(
+    "old young little eldest youngest elder younger second third wise poor"
+)
+NONVISUAL = _words(
+    """certain same other own such whole very real true next last only dear good bad right wrong
+    much more most few many several each every another some any no all both two three four five
+    six seven eight nine ten twelve first second third fourth fifth eldest youngest elder younger
+    said own"""
+)
+PLACE_NOUNS: dict[str, str] = {  # place noun -> the preposition a title uses with it
+    noun: preposition
+    for preposition, nouns in (
+        ("in", "forest wood woods village town city kingdom garden house cottage hut room chamber"
+         " hall kitchen cellar cave stable barn tower prison dungeon palace church chapel orchard"
+         " meadow field valley marsh swamp grove attic bedroom parlour parlor library shop bakery"
+         " tavern courtyard court graveyard churchyard"),
+        ("at", "castle inn well mill gate market station camp farm school landing square"),
+        ("on", "road path bridge hill mountain shore beach island street heath moor cliff"),
+        ("by", "river lake sea ocean pond fountain stream"),
+    )
+    for noun in nouns.split()
+}  # fmt: skip
+PLACE_PREPOSITIONS = _words(
+    "in at to from into near towards toward through across reached visited outside within beyond"
+)
+SPEECH_VERBS = _words(
+    "said says cried asked answered replied whispered shouted called exclaimed thought spoke"
+)
+TITLE_WORDS = _words(
+    """King Queen Prince Princess Sir Lady Lord Mr Mrs Miss Ms Dr Saint St Mother Father Uncle
+    Aunt Captain Master Dame Brother Sister Doctor Madame Monsieur Herr Frau"""
+)
+COMMON_CAPS = _words(
+    """I O Oh Ah God Heaven Lord Christ Sunday Monday Tuesday Wednesday Thursday Friday Saturday
+    January February March April May June July August September October November December
+    Christmas Easter English French German Latin Yes No Good Well Pray Alas Sir Madam Dear
+    Project Gutenberg Chapter CHAPTER Mrs Mr Miss OK Ok Hello Goodbye Thank Thanks"""
+)
+ACTION_VERBS = _words(
+    """ran run runs rode ride flew fly jumped leapt leaped climbed fell caught shot seized opened
+    carried danced fought struck threw walked sat stood lay laid knocked pulled pushed dragged
+    kissed killed cut dug built lifted hung rowed swam sailed hid found broke burned lit drank
+    ate crept galloped chased fled escaped took gave brought led held stepped entered returned
+    arrived reached met rescued spun wove sewed sang played kneeled knelt slept woke awoke wept
+    cried embraced grabbed stole buried planted picked gathered poured stirred baked cooked
+    shook rang raised waved pointed dropped mounted tied untied scraped wrapped"""
+)
+VISUAL_ADJECTIVES = _words(
+    """golden silver gold red white black green blue yellow brown grey gray dark bright little
+    small big great huge tiny old young beautiful ugly wooden iron glass crystal stone shabby
+    poor rich wild tall long short magic enchanted crooked broken burning shining wicked"""
+)
+THINGS = _words(
+    """apple arrow axe bag ball basket bed bell bird boat bone book bottle bow box bread broom
+    bucket cage cake candle cap carriage cart chest cloak coach coat coin crown cup dress egg
+    feather fire flower gold goose hat horn horse jewel key knife ladder lamp lantern letter
+    loaf meat mirror money necklace needle nut oven pearl pebble pipe pot purse ring rope rose
+    saddle sack sheep ship shoe silver spindle staff stick stone straw sword table treasure
+    tree wagon water wheel wine wing sausage turnip frog fish pea spinning-wheel torch cider
+    oar basket blanket scarf puppy"""
+)
+TIMES = {
+    "midnight": "night", "night": "night", "nightfall": "night", "moon": "night",
+    "moonlight": "night", "moonlit": "night", "stars": "night", "dawn": "dawn", "daybreak": "dawn",
+    "sunrise": "dawn", "morning": "morning", "noon": "midday", "midday": "midday",
+    "afternoon": "afternoon", "evening": "evening", "dusk": "dusk", "twilight": "dusk",
+    "sunset": "dusk",
+}  # fmt: skip
+BLAND_WORDS = _words(
+    """people right hand hands year years mind place kind sort part word words matter head eyes
+    face side end manner moment course fact reason while once about being having knew upon
+    another something nothing everything anything enough rather quite whole myself yourself"""
+)
+LIGHTING = {
+    "night": "at night, moonlight",
+    "dawn": "at dawn, soft early light",
+    "morning": "morning light",
+    "midday": "bright midday sun",
+    "afternoon": "warm afternoon light",
+    "evening": "evening, warm low light",
+    "dusk": "at dusk, fading light",
+}
+MOODS: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (label, _words(words))
+    for label, words in (
+        ("dark and ominous", "dark death dead die died kill killed blood wicked witch fear afraid"
+         " terrible grave evil cruel devil poison murder danger dread monster wolf"),
+        ("joyful and lighthearted", "happy happily joy merry laugh laughed laughing glad delight"
+         " delighted feast dance danced sing sang singing rejoicing cheerful fun smile smiled"),
+        ("melancholy", "sad sorrow sorrowful wept weep weeping tears grief lonely mourn mourned"
+         " hunger hungry sigh sighed sighing misery miserable"),
+        ("adventurous", "journey travel travelled rode ride ran escape fight fought battle sword"
+         " adventure world quest gallop galloped chase chased fled"),
+        ("tender and romantic", "love loved kiss kissed marry married wedding bride heart gentle"
+         " sweet darling embrace embraced"),
+        ("mysterious and magical", "magic enchanted spell fairy strange secret wonder wonderful"
+         " mysterious dream vanished transformed charm wizard witchcraft fog mist"),
+    )
+)  # fmt: skip
