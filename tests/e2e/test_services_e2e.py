@@ -227,3 +227,25 @@ def test_check_reports_balances_with_keys(
     assert rows["openrouter"]["ok"] and "balance" in rows["openrouter"]["detail"]
     assert rows["runware"]["ok"] and "$12.50" in rows["runware"]["detail"]
     assert OPENROUTER_KEY not in result.stdout and RUNWARE_KEY not in result.stdout
+
+
+def test_enhanced_prompts_come_from_the_text_model_and_reach_the_image_model(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    openrouter: tuple[OpenRouterEmulator, str],
+    runware: tuple[RunwareEmulator, str],
+) -> None:
+    (router, router_url), (rw, rw_url) = openrouter, runware
+    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
+    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
+    config = write_config(tmp_path, router_url, rw_url)
+    config.write_text("[text]\nenhance_prompts = true\n" + config.read_text())
+    out = tmp_path / "p"
+    result = run(config, out, "-n", "3")
+    assert result.exit_code == EXIT_OK, result.stderr
+    board = json.loads((out / "storyboard.json").read_text())
+    assert len(router.chat_requests) == 2 + 3  # analysis, scenes, one rewrite per scene
+    for record in board["scenes"]:
+        assert record["scene"]["image_prompt"].startswith("A young woman in a green cloak")
+    sent = [task["positivePrompt"] for body in rw.inference_bodies() for task in body]
+    assert all(prompt.startswith("A young woman in a green cloak") for prompt in sent)
