@@ -4,11 +4,12 @@ cues for time, light and mood. Data only; the logic lives in :mod:`.heuristic`."
 from __future__ import annotations
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``, as a set."""
     return frozenset(text.split())
 
 
-STOPWORDS = _words(
+STOPWORDS = word_set(
     """a about above after again against ah all almost alone along already also although always
     am among an and another any anyone anything are around as at away back be became because
     become been before behind being below beside besides between beyond both but by came can
@@ -23,15 +24,15 @@ STOPWORDS = _words(
     what whatever when where whether which while who whom whose why will with within without
     would yes yet you your yours yourself"""
 )
-COMMON_VERBS = _words(
+COMMON_VERBS = word_set(
     """answered asked began begin called come coming cried felt find found gave give go goes going
     gone heard know knew looked look looks put replied saw see seemed seen set sat stood take
     taken tell think thought told took want wanted went say came get would could going said
     thing things time times way day days good great little old long much many first two three
     whole away again nothing something another every"""
 )
-DETERMINERS = _words("the a an his her their its my your our this that these every each")
-CHARACTER_NOUNS = _words(
+DETERMINERS = word_set("the a an his her their its my your our this that these every each")
+CHARACTER_NOUNS = word_set(
     """king queen prince princess fox wolf witch woman man boy girl giant dwarf tailor miller
     huntsman hunter father mother stepmother brother sister son daughter wife husband bird horse
     cat dog mouse frog bear goose cook servant maid maiden soldier knight wizard fairy dragon
@@ -41,11 +42,11 @@ CHARACTER_NOUNS = _words(
     goat mermaid elf shoemaker woodcutter wood-cutter smith blacksmith baker musician fiddler
     gardener groom guard captain sailor doctor ferryman squire page nun abbot hare fellow"""
 )
-GENERIC_NOUNS = _words("man woman son daughter brother sister boy girl lady fellow child maiden")
-IDENTITY_ADJECTIVES = _words(
+GENERIC_NOUNS = word_set("man woman son daughter brother sister boy girl lady fellow child maiden")
+IDENTITY_ADJECTIVES = word_set(
     "old young little eldest youngest elder younger second third wise poor"
 )
-NONVISUAL = _words(
+NONVISUAL = word_set(
     """certain same other own such whole very real true next last only dear good bad right wrong
     much more most few many several each every another some any no all both two three four five
     six seven eight nine ten twelve first second third fourth fifth eldest youngest elder younger
@@ -64,23 +65,23 @@ PLACE_NOUNS: dict[str, str] = {  # place noun -> the preposition a title uses wi
     )
     for noun in nouns.split()
 }  # fmt: skip
-PLACE_PREPOSITIONS = _words(
+PLACE_PREPOSITIONS = word_set(
     "in at to from into near towards toward through across reached visited outside within beyond"
 )
-SPEECH_VERBS = _words(
+SPEECH_VERBS = word_set(
     "said says cried asked answered replied whispered shouted called exclaimed thought spoke"
 )
-TITLE_WORDS = _words(
+TITLE_WORDS = word_set(
     """King Queen Prince Princess Sir Lady Lord Mr Mrs Miss Ms Dr Saint St Mother Father Uncle
     Aunt Captain Master Dame Brother Sister Doctor Madame Monsieur Herr Frau"""
 )
-COMMON_CAPS = _words(
+COMMON_CAPS = word_set(
     """I O Oh Ah God Heaven Lord Christ Sunday Monday Tuesday Wednesday Thursday Friday Saturday
     January February March April May June July August September October November December
     Christmas Easter English French German Latin Yes No Good Well Pray Alas Sir Madam Dear
     Project Gutenberg Chapter CHAPTER Mrs Mr Miss OK Ok Hello Goodbye Thank Thanks"""
 )
-ACTION_VERBS = _words(
+ACTION_VERBS = word_set(
     """ran run runs rode ride flew fly jumped leapt leaped climbed fell caught shot seized opened
     carried danced fought struck threw walked sat stood lay laid knocked pulled pushed dragged
     kissed killed cut dug built lifted hung rowed swam sailed hid found broke burned lit drank
@@ -89,12 +90,12 @@ ACTION_VERBS = _words(
     cried embraced grabbed stole buried planted picked gathered poured stirred baked cooked
     shook rang raised waved pointed dropped mounted tied untied scraped wrapped"""
 )
-VISUAL_ADJECTIVES = _words(
+VISUAL_ADJECTIVES = word_set(
     """golden silver gold red white black green blue yellow brown grey gray dark bright little
     small big great huge tiny old young beautiful ugly wooden iron glass crystal stone shabby
     poor rich wild tall long short magic enchanted crooked broken burning shining wicked"""
 )
-THINGS = _words(
+THINGS = word_set(
     """apple arrow axe bag ball basket bed bell bird boat bone book bottle bow box bread broom
     bucket cage cake candle cap carriage cart chest cloak coach coat coin crown cup dress egg
     feather fire flower gold goose hat horn horse jewel key knife ladder lamp lantern letter
@@ -110,7 +111,7 @@ TIMES = {
     "afternoon": "afternoon", "evening": "evening", "dusk": "dusk", "twilight": "dusk",
     "sunset": "dusk",
 }  # fmt: skip
-BLAND_WORDS = _words(
+BLAND_WORDS = word_set(
     """people right hand hands year years mind place kind sort part word words matter head eyes
     face side end manner moment course fact reason while once about being having knew upon
     another something nothing everything anything enough rather quite whole myself yourself"""
@@ -125,7 +126,7 @@ LIGHTING = {
     "dusk": "at dusk, fading light",
 }
 MOODS: tuple[tuple[str, frozenset[str]], ...] = tuple(
-    (label, _words(words))
+    (label, word_set(words))
     for label, words in (
         ("dark and ominous", "dark death dead die died kill killed blood wicked witch fear afraid"
          " terrible grave evil cruel devil poison murder danger dread monster wolf"),
