@@ -140,13 +140,18 @@ def cassette_uuids(path: Path) -> list[str]:
     return found
 
 
+# Record modes that replace a cassette's episodes (only ever run by hand, with a real key).
+REWRITE_MODES = frozenset({"rewrite", "all"})
+
+
 @pytest.fixture
 def replay_uuids(
     default_cassette_name: str, vcr_cassette_dir: str, record_mode: str
 ) -> Iterator[Callable[[], str]]:
     """A uuid factory that replays the cassette's taskUUIDs (fresh uuid4s when recording)."""
     path = Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml"
-    recorded = [] if record_mode in ("rewrite", "all") else cassette_uuids(path)
+    rerecording = record_mode in REWRITE_MODES
+    recorded = [] if rerecording else cassette_uuids(path)
     queue = iter(recorded)
 
     def factory() -> str:
