@@ -39,7 +39,17 @@ def register_image_providers(register):
 
 
 @pytest.fixture
-def slow_plugin_path(tmp_path: Path) -> Path:
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI subprocess that has the slow plugin installed."""
+    site = slow_plugin_site(tmp_path)
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "STORYFRAME_LOAD_PLUGINS": "storyframe,slow-plugin",
+    }
+
+
+def slow_plugin_site(tmp_path: Path) -> Path:
     site = tmp_path / "site"
     site.mkdir()
     (site / "slow_plugin.py").write_text(SLOW_PLUGIN)
@@ -67,15 +77,10 @@ def done_scenes(manifest: Path) -> dict[int, dict]:
 
 @pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_finishes_and_keeps_finished_scenes(
-    tmp_path: Path, slow_plugin_path: Path
+    tmp_path: Path, env: dict[str, str]
 ) -> None:
     out = tmp_path / "project"
     manifest = out / "storyboard.json"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(slow_plugin_path), os.environ.get("PYTHONPATH", "")]),
-        "STORYFRAME_LOAD_PLUGINS": "storyframe,slow-plugin",
-    }
     process = subprocess.Popen(
         command(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -117,15 +122,10 @@ def test_sigkill_mid_run_then_rerun_finishes_and_keeps_finished_scenes(
 
 @pytest.mark.slow
 def test_ctrl_c_saves_finished_scenes_and_says_how_to_continue(
-    tmp_path: Path, slow_plugin_path: Path
+    tmp_path: Path, env: dict[str, str]
 ) -> None:
     out = tmp_path / "project"
     manifest = out / "storyboard.json"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(slow_plugin_path), os.environ.get("PYTHONPATH", "")]),
-        "STORYFRAME_LOAD_PLUGINS": "storyframe,slow-plugin",
-    }
     process = subprocess.Popen(
         command(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

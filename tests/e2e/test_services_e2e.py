@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,28 @@ def write_config(
     return path
 
 
+@dataclass
+class Services:
+    """Both look-alike services, both keys set, and a config pointing at them."""
+
+    router: OpenRouterEmulator
+    rw: RunwareEmulator
+    config: Path
+
+
+@pytest.fixture
+def services(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    openrouter: tuple[OpenRouterEmulator, str],
+    runware: tuple[RunwareEmulator, str],
+) -> Services:
+    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
+    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
+    config = write_config(tmp_path, openrouter[1], runware[1])
+    return Services(openrouter[0], runware[0], config)
+
+
 def run(config: Path, out: Path, *extra: str) -> Result:
     args = ["--config", str(config), "run", str(STORY), "-n", "6", "-o", str(out), "--json"]
     return CliRunner().invoke(cli, [*args, *extra], catch_exceptions=False)
@@ -71,15 +94,9 @@ def assert_no_key_anywhere(result: Result, out: Path) -> None:
 
 
 def test_llm_scenes_and_runware_images_then_resume_pays_nothing(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
+    tmp_path: Path, services: Services
 ) -> None:
-    (router, router_url), (rw, rw_url) = openrouter, runware
-    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
-    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
-    config = write_config(tmp_path, router_url, rw_url)
+    router, rw, config = services.router, services.rw, services.config
     out = tmp_path / "project"
 
     result = run(config, out)
@@ -110,17 +127,12 @@ def test_llm_scenes_and_runware_images_then_resume_pays_nothing(
 
 
 def test_unauthorised_openrouter_falls_back_to_heuristic_with_a_note(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, services: Services
 ) -> None:
-    (_, router_url), (_, rw_url) = openrouter, runware
     wrong = "sk-or-v1-" + "ffffeeeeddddcccc" * 4
     monkeypatch.setenv("OPENROUTER_API_KEY", wrong)
-    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
     out = tmp_path / "project"
-    result = run(write_config(tmp_path, router_url, rw_url), out)
+    result = run(services.config, out)
     assert result.exit_code == EXIT_OK, result.stderr
     summary = json.loads(result.stdout)
     assert summary["text_provider"] == "heuristic"
@@ -147,14 +159,9 @@ def test_dead_openrouter_falls_back_to_heuristic(
 
 
 def test_runware_failure_for_one_scene_falls_back_to_placeholder_for_that_scene(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
+    tmp_path: Path, services: Services
 ) -> None:
-    (_, router_url), (rw, rw_url) = openrouter, runware
-    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
-    config = write_config(tmp_path, router_url, rw_url)
+    rw, config = services.rw, services.config
     out = tmp_path / "p"
     runner = CliRunner()
     scenes = runner.invoke(cli, ["--config", str(config), "scenes", str(STORY), "-n", "4",
@@ -178,14 +185,11 @@ def test_runware_failure_for_one_scene_falls_back_to_placeholder_for_that_scene(
 
 
 def test_runware_auth_failure_disables_it_and_placeholders_draw_every_scene(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, services: Services
 ) -> None:
-    (_, router_url), (rw, rw_url) = openrouter, runware
+    rw = services.rw
     monkeypatch.setenv("RUNWARE_API_KEY", "rw-wrong-key-000000000000")
-    result = run(write_config(tmp_path, router_url, rw_url), tmp_path / "p", "--concurrency", "1")
+    result = run(services.config, tmp_path / "p", "--concurrency", "1")
     assert result.exit_code == EXIT_OK, result.stderr
     summary = json.loads(result.stdout)
     assert set(summary["image_providers"].values()) == {"placeholder"}
@@ -212,16 +216,8 @@ def test_async_delivery_end_to_end(
     assert all(count >= 3 for count in rw.polls.values())
 
 
-def test_check_reports_balances_with_keys(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
-) -> None:
-    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
-    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
-    config = write_config(tmp_path, openrouter[1], runware[1])
-    result = CliRunner().invoke(cli, ["--config", str(config), "check", "--json"])
+def test_check_reports_balances_with_keys(services: Services) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(services.config), "check", "--json"])
     assert result.exit_code == 0, result.stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)["providers"]}
     assert rows["openrouter"]["ok"] and "balance" in rows["openrouter"]["detail"]
@@ -230,15 +226,9 @@ def test_check_reports_balances_with_keys(
 
 
 def test_enhanced_prompts_come_from_the_text_model_and_reach_the_image_model(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    openrouter: tuple[OpenRouterEmulator, str],
-    runware: tuple[RunwareEmulator, str],
+    tmp_path: Path, services: Services
 ) -> None:
-    (router, router_url), (rw, rw_url) = openrouter, runware
-    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
-    monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
-    config = write_config(tmp_path, router_url, rw_url)
+    router, rw, config = services.router, services.rw, services.config
     config.write_text("[text]\nenhance_prompts = true\n" + config.read_text())
     out = tmp_path / "p"
     result = run(config, out, "-n", "3")
