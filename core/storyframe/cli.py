@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -206,8 +206,18 @@ def story_options(func: F) -> F:
     return func
 
 
-def _prepare(state: State, options: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
-    """Load config, story and settings for ``run`` and ``scenes``."""
+class Prepared(NamedTuple):
+    """What ``run`` and ``scenes`` need before any work starts."""
+
+    config: Any
+    registry: Any
+    story: Any
+    settings: Any
+    project: Any
+
+
+def _prepare(state: State, options: dict[str, Any]) -> Prepared:
+    """Load config, story and settings for ``run`` and ``scenes``; every check before any work."""
     from storyframe.models import RunSettings
     from storyframe.project import Project
     from storyframe.prompts import story_seed
@@ -242,7 +252,7 @@ def _prepare(state: State, options: dict[str, Any]) -> tuple[Any, Any, Any, Any]
     registry.text_slots(settings.text_providers)
     registry.image_slots(settings.image_providers)
     folder = options.get("out") or Path(config.run.out_dir) / story.slug
-    return config, registry, story, (settings, Project(folder))
+    return Prepared(config, registry, story, settings, Project(folder))
 
 
 def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
@@ -278,7 +288,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
     from storyframe.progress import make_reporter
 
     state = _state(ctx)
-    config, registry, story, (settings, project) = _prepare(state, options)
+    config, registry, story, settings, project = _prepare(state, options)
     reporter = make_reporter(quiet=options["quiet"] or options["as_json"])
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
 
@@ -313,7 +323,7 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
     from storyframe.progress import make_reporter
 
     state = _state(ctx)
-    config, registry, story, (settings, project) = _prepare(state, options)
+    config, registry, story, settings, project = _prepare(state, options)
     reporter = make_reporter(quiet=options["quiet"] or options["as_json"])
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:

@@ -20,10 +20,13 @@ from typing import Any
 from storyframe.config import Config
 from storyframe.errors import BadResponse, ProjectError, ProviderError
 from storyframe.models import (
+    GeneratedImage,
+    ImageFile,
     RunSettings,
     SceneRecord,
     Storyboard,
     StoryInfo,
+    Style,
     utcnow,
 )
 from storyframe.progress import QuietReporter, Reporter
@@ -267,7 +270,7 @@ class Pipeline:
         project: Project,
         board: Storyboard,
         chain: ImageChain,
-        style: Any,
+        style: Style,
         todo: list[SceneRecord],
         summary: Summary,
         concurrency: int | None,
@@ -330,8 +333,8 @@ class Pipeline:
             requests, on_outcome, concurrency=concurrency or self.config.run.concurrency
         )
 
-    async def _store(self, project: Project, number: int, image: Any) -> Any:
-        data: bytes | None = image.data
+    async def _store(self, project: Project, number: int, image: GeneratedImage) -> ImageFile:
+        data = image.data
         if data is None:
             if not image.url:
                 raise BadResponse("the provider returned neither image data nor a URL")
