@@ -1,3 +1,5 @@
+"""``python -m storyframe``."""
+
 from storyframe.cli import main
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_image_providers(register: Callable[[type[ImageProvider]], None]) -> None:
+    """The ``mosaic`` image provider."""
     from storyframe_mosaic.provider import MosaicImageProvider
 
     register(MosaicImageProvider)
@@ -29,6 +30,7 @@ def register_image_providers(register: Callable[[type[ImageProvider]], None]) ->
 
 @hookimpl
 def register_styles(register: Callable[[Style], None]) -> None:
+    """The ``stained-glass`` style."""
     from storyframe_mosaic.styles import STAINED_GLASS
 
     register(STAINED_GLASS)
@@ -36,6 +38,7 @@ def register_styles(register: Callable[[Style], None]) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    """The ``storyframe mosaic-palette`` command."""
     from storyframe_mosaic.commands import mosaic_palette
 
     cli.add_command(mosaic_palette)

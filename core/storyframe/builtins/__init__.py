@@ -15,6 +15,7 @@ from storyframe.providers import ImageProvider, TextProvider
 
 @hookimpl
 def register_text_providers(register: Callable[[type[TextProvider]], None]) -> None:
+    """The offline scene extractor."""
     from storyframe.builtins.heuristic import HeuristicTextProvider
 
     register(HeuristicTextProvider)
@@ -22,6 +23,7 @@ def register_text_providers(register: Callable[[type[TextProvider]], None]) -> N
 
 @hookimpl
 def register_image_providers(register: Callable[[type[ImageProvider]], None]) -> None:
+    """The offline placeholder cards."""
     from storyframe.builtins.placeholder import PlaceholderImageProvider
 
     register(PlaceholderImageProvider)
@@ -29,6 +31,7 @@ def register_image_providers(register: Callable[[type[ImageProvider]], None]) ->
 
 @hookimpl
 def register_styles(register: Callable[[Style], None]) -> None:
+    """cinematic, cartoon, realistic, watercolor, comic, noir."""
     from storyframe.styles import BUILTIN_STYLES
 
     for style in BUILTIN_STYLES:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 @storyframe.hookimpl
 def register_image_providers(register: Callable[[type[ImageProvider]], None]) -> None:
+    """The ``runware`` image provider."""
     from storyframe_runware.provider import RunwareImageProvider
 
     register(RunwareImageProvider)
