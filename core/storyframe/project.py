@@ -36,6 +36,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; project files are meant to be shared
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

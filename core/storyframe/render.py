@@ -8,16 +8,14 @@ escaped by Jinja2's autoescaping.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from storyframe.models import SceneRecord, Storyboard
+from storyframe.project import atomic_write
 
 if TYPE_CHECKING:
     import jinja2
@@ -102,7 +100,7 @@ def write_html(board: Storyboard, project_dir: Path) -> Path:
     """Render the page and write it to ``project_dir/index.html`` atomically; return the path."""
     html = render_html(board, project_dir)
     target = project_dir / "index.html"
-    _atomic_write(target, html.encode("utf-8"))
+    atomic_write(target, html.encode("utf-8"))
     return target
 
 
@@ -232,29 +230,6 @@ def _money(amount: float) -> str:
     if amount < 0.0001:
         return "<$0.0001"
     return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}".rstrip("0").rstrip(".")
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via a temporary file in the same folder and a rename."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
 
 __all__ = ["ImageView", "SceneView", "render_html", "write_html"]

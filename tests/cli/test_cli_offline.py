@@ -60,6 +60,9 @@ def test_run_offline_makes_a_complete_storyboard(tmp_path: Path) -> None:
         assert "cinematic" in record["prompt"]
     html = (out / "index.html").read_text()
     assert html.count("images/scene-0") >= 5
+    # Readable by others (a web server, a colleague), not mkstemp's 0600.
+    for path in (out / "storyboard.json", out / "index.html", out / "images" / "scene-01.png"):
+        assert path.stat().st_mode & 0o777 == 0o644
     # Without keys, the paid providers were skipped with a note, recorded in the manifest.
     assert any("openrouter" in n and "no API key" in n for n in board["notes"])
     assert any("runware" in n and "no API key" in n for n in board["notes"])

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from markupsafe import escape
 
-from storyframe import render
+from storyframe import project as project_module
 from storyframe.models import ImageFile, SceneRecord, Storyboard
 from storyframe.render import render_html, write_html
 
@@ -178,7 +178,7 @@ def test_write_html_is_atomic(project: Project, monkeypatch: pytest.MonkeyPatch)
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(render.os, "replace", broken_replace)
+    monkeypatch.setattr(project_module.os, "replace", broken_replace)
     board.record(1).scene.title = "Changed"
     with pytest.raises(OSError, match="disk full"):
         write_html(board, root)
@@ -202,8 +202,8 @@ def test_write_html_uses_fsync_and_replace(
         assert Path(src).parent == root and Path(src).name != "index.html"
         real_replace(src, dst)
 
-    monkeypatch.setattr(render.os, "fsync", fsync)
-    monkeypatch.setattr(render.os, "replace", replace)
+    monkeypatch.setattr(project_module.os, "fsync", fsync)
+    monkeypatch.setattr(project_module.os, "replace", replace)
     write_html(board, root)
     assert calls[:2] == ["fsync", "replace"]
 
