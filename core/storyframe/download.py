@@ -161,6 +161,8 @@ async def _stream(
     """Write the body at ``url`` to ``sink``; return (declared media type, size, sha256)."""
     import aiohttp
 
+    from storyframe.http import transport_error
+
     provider = client.provider
     current = url
     for _ in range(MAX_REDIRECTS + 1):
@@ -202,22 +204,8 @@ async def _stream(
                 if size == 0:
                     raise BadResponse(f"empty image body from {_host(current)}", provider=provider)
                 return media_type, size, hasher.hexdigest()
-        except TimeoutError:
-            raise Transient(
-                f"download from {_host(current)} timed out", provider=provider, code="timeout"
-            ) from None
-        except aiohttp.ClientPayloadError as error:
-            raise Transient(
-                f"image body from {_host(current)} is truncated ({type(error).__name__})",
-                provider=provider,
-                code="truncated",
-            ) from None
-        except aiohttp.ClientError as error:
-            raise Transient(
-                f"download from {_host(current)} failed: {type(error).__name__}",
-                provider=provider,
-                code="connection",
-            ) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise transport_error(error, f"download from {_host(current)}", provider) from None
     raise BadResponse(f"more than {MAX_REDIRECTS} redirects fetching an image", provider=provider)
 
 

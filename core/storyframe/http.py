@@ -312,16 +312,8 @@ class HttpClient:
                         url=url,
                         elapsed=time.perf_counter() - started,
                     )
-            except TimeoutError:
-                raise Transient(
-                    f"{method} {url} timed out", provider=self.provider, code="timeout"
-                ) from None
-            except aiohttp.ClientError as error:
-                raise Transient(
-                    f"{method} {url} failed: {type(error).__name__}: {error}",
-                    provider=self.provider,
-                    code="connection",
-                ) from None
+            except (TimeoutError, aiohttp.ClientError) as error:
+                raise transport_error(error, f"{method} {url}", self.provider) from None
         log.debug("%s %s -> %d in %.2f s", method, url, response.status, response.elapsed)
         failure = self.classify(response)
         if failure is not None:
@@ -335,6 +327,24 @@ class HttpClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+def transport_error(error: BaseException, action: str, provider: str | None) -> Transient:
+    """The retryable error a timeout, reset or cut-off body of ``action`` means.
+
+    ``code`` says which: ``timeout``, ``truncated`` (the body ended early) or ``connection``.
+    """
+    if isinstance(error, TimeoutError):
+        return Transient(f"{action} timed out", provider=provider, code="timeout")
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return Transient(
+            f"{action}: the body is truncated ({type(error).__name__})",
+            provider=provider,
+            code="truncated",
+        )
+    return Transient(
+        f"{action} failed: {type(error).__name__}: {error}", provider=provider, code="connection"
+    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int, provider: str) -> bytes:
@@ -361,4 +371,5 @@ __all__ = [
     "default_classifier",
     "error_for_status",
     "parse_retry_after",
+    "transport_error",
 ]

@@ -19,7 +19,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, FilePath, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+)
 
 from storyframe.errors import ProviderError
 from storyframe.models import (
@@ -32,6 +40,16 @@ from storyframe.models import (
 )
 
 ProviderKind = Literal["text", "image"]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"must be an http(s) URL, not {value!r}")
+    return value.rstrip("/")
+
+
+BaseURL = Annotated[str, AfterValidator(_http_url)]
+"""A config field type for a service's base URL: http(s) only, no trailing slash."""
 
 
 def _expand_user(value: Any) -> Any:
@@ -248,6 +266,7 @@ def provider_info(cls: type[Provider]) -> dict[str, Any]:
 
 
 __all__ = [
+    "BaseURL",
     "Capabilities",
     "CheckResult",
     "ImageProvider",

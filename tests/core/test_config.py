@@ -391,3 +391,16 @@ def test_resolved_keys_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     text = "env-secret-0123456789 and file-secret-9876543210"
     assert secrets.redact(text) == "*** and ***"
     assert "env-secret" not in str(ConfigError("bad key env-secret-0123456789"))
+
+
+def test_base_url_type_takes_http_urls_only() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from storyframe.providers import BaseURL
+
+    class Section(BaseModel):
+        base_url: BaseURL
+
+    assert Section(base_url="https://api.example/v1/").base_url == "https://api.example/v1"
+    with pytest.raises(ValidationError, match="must be an http"):
+        Section(base_url="file:///etc/passwd")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from storyframe.providers import ProviderConfig
+from storyframe.providers import BaseURL, ProviderConfig
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_TEXT_MODEL = "openai/gpt-4o-mini"
@@ -20,7 +20,7 @@ class OpenRouterBaseConfig(ProviderConfig):
     """What both OpenRouter providers accept (plus the inherited HTTP settings)."""
 
     model: str = Field(default=DEFAULT_TEXT_MODEL, description="The model slug.")
-    base_url: str = Field(
+    base_url: BaseURL = Field(
         default=DEFAULT_BASE_URL, description="API root; /chat/completions and /key hang off it."
     )
     models: list[str] = Field(
@@ -33,13 +33,6 @@ class OpenRouterBaseConfig(ProviderConfig):
     app_title: str = Field(
         default=DEFAULT_APP_TITLE, description="Sent as X-OpenRouter-Title (app attribution)."
     )
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL, like https://openrouter.ai/api/v1")
-        return value.rstrip("/")
 
 
 class OpenRouterConfig(OpenRouterBaseConfig):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from storyframe.providers import ProviderConfig
+from storyframe.providers import BaseURL, ProviderConfig
 
 DEFAULT_MODEL = "runware:101@1"
 """FLUX.1 [dev]: good prompt adherence at a low price per image (docs/providers/runware.md)."""
@@ -22,7 +22,7 @@ class RunwareConfig(ProviderConfig):
         pattern=r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$",
         description="The model's AIR id (source:id@version).",
     )
-    base_url: str = Field(
+    base_url: BaseURL = Field(
         default="https://api.runware.ai/v1", description="The REST endpoint tasks are POSTed to."
     )
     width: int | None = Field(
@@ -69,13 +69,6 @@ class RunwareConfig(ProviderConfig):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return value.rstrip("/")
 
     @field_validator("allowed_download_hosts")
     @classmethod
