@@ -8,15 +8,16 @@ of the story.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 
-from storyframe.builtins.analysis import analyze_document
-from storyframe.builtins.scenes import scenes_from_document
-from storyframe.builtins.textsplit import Document, prepare
 from storyframe.errors import InputError
 from storyframe.models import Scene, StoryAnalysis, Style
 from storyframe.providers import ProviderConfig, TextProvider
+
+if TYPE_CHECKING:  # the text machinery is imported on first use, keeping CLI start-up light
+    from storyframe.builtins.textsplit import Document
 
 
 class HeuristicConfig(ProviderConfig):
@@ -55,6 +56,8 @@ class HeuristicTextProvider(TextProvider):
             return self._prepared[1]
         if not story or not story.strip():
             raise InputError("the story is empty.", hint="Pass a text that holds a story.")
+        from storyframe.builtins.textsplit import prepare
+
         doc = prepare(story)
         if not doc.units:
             raise InputError(
@@ -73,6 +76,8 @@ class HeuristicTextProvider(TextProvider):
         return self._analysis[1].model_copy(deep=True)
 
     def _analyze_sync(self, story: str) -> StoryAnalysis:
+        from storyframe.builtins.analysis import analyze_document
+
         return analyze_document(self._document(story), self.settings.max_characters)
 
     async def generate_scenes(
@@ -81,6 +86,8 @@ class HeuristicTextProvider(TextProvider):
         """Exactly ``n`` scenes, or one per sentence when the story has fewer than ``n``."""
         if n < 1:
             raise InputError(f"cannot split a story into {n} scenes.", hint="Ask for 1 or more.")
+        from storyframe.builtins.scenes import scenes_from_document
+
         if analysis is None:
             analysis = await self.analyze(story)
         doc = await asyncio.to_thread(self._document, story)
@@ -94,9 +101,4 @@ class HeuristicTextProvider(TextProvider):
         )
 
 
-__all__ = [
-    "HeuristicConfig",
-    "HeuristicTextProvider",
-    "analyze_document",
-    "scenes_from_document",
-]
+__all__ = ["HeuristicConfig", "HeuristicTextProvider"]

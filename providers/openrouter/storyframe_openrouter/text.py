@@ -9,7 +9,6 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import SecretStr
 
-from storyframe.builtins.textsplit import prepare
 from storyframe.errors import BadResponse
 from storyframe.models import Character, Scene, StoryAnalysis, Style
 from storyframe.providers import (
@@ -245,6 +244,8 @@ def bound(text: str, limit: int) -> str:
 
 def story_counts(story: str) -> tuple[int, int, int]:
     """Words, sentences and paragraphs, counted the way the heuristic provider counts them."""
+    from storyframe.builtins.textsplit import prepare
+
     doc = prepare(story)
     return sum(len(words) for words in doc.words), len(doc.units), doc.paragraph_count
 
