@@ -4,8 +4,9 @@
 are followed by hand and checked the same way), streams the body to a temporary file while
 counting it against a size cap, insists on an ``image/*`` content type that agrees with the
 file's magic bytes (JPEG, PNG or WEBP), decodes the whole image with Pillow so that a truncated
-or corrupt body is an error, and only then renames the file into place. Transient failures
-(timeouts, resets, 408/429/5xx, a body cut short) are retried with the client's retry policy.
+or corrupt body is an error, and only then renames the file into place. The image is paid for,
+so whatever may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx,
+a 404 or other 4xx, an HTML page instead of an image, a body cut short or not an image.
 Nothing is left behind when it fails.
 
 The client passed in must not carry credentials meant for another host: its session headers go
@@ -110,14 +111,9 @@ async def download_image(
     check_image_url(url, allowed_hosts, provider=provider)
     if dest is not None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        async for attempt in client.retrying():
-            with attempt:
-                return await _attempt(client, url, dest, allowed_hosts, max_bytes)
-    except Transient as error:
-        if error.code == "truncated":
-            raise BadResponse(error.message, provider=provider, code="truncated") from None
-        raise
+    async for attempt in client.retrying():
+        with attempt:
+            return await _attempt(client, url, dest, allowed_hosts, max_bytes)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -222,9 +218,13 @@ def _status_error(
             provider=provider,
             retry_after=retry_after,
         )
-    # The service handed out a URL that does not serve an image: its answer was wrong.
-    return BadResponse(
-        f"HTTP {status} fetching an image from {_host(url)}", provider=provider, status=status
+    # An image host that answers 404 for an image just made may not have it yet, or a CDN edge
+    # hiccuped: the image is paid for, so it is asked again within the retry policy's bounds.
+    return Transient(
+        f"HTTP {status} fetching an image from {_host(url)}",
+        provider=provider,
+        status=status,
+        code="image_host",
     )
 
 
@@ -232,8 +232,11 @@ def _declared_type(content_type: str, provider: str | None) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
     media_type = _TYPE_ALIASES.get(media_type, media_type)
     if not media_type.startswith("image/"):
-        raise BadResponse(
-            f"expected an image, got Content-Type {media_type or 'none'!r}", provider=provider
+        # An error page (HTML) from the host or a proxy in front of it: worth asking again.
+        raise Transient(
+            f"expected an image, got Content-Type {media_type or 'none'!r}",
+            provider=provider,
+            code="not_an_image",
         )
     if media_type not in IMAGE_TYPES:
         raise BadResponse(f"unsupported image type {media_type!r}", provider=provider)
@@ -248,7 +251,9 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
         head = handle.read(16)
     sniffed = sniff_image_type(head)
     if sniffed is None:
-        raise BadResponse("the body is not a JPEG, PNG or WEBP image", provider=provider)
+        raise Transient(
+            "the body is not a JPEG, PNG or WEBP image", provider=provider, code="not_an_image"
+        )
     if sniffed != declared:
         raise BadResponse(
             f"Content-Type says {declared} but the body is {sniffed}", provider=provider
@@ -269,7 +274,7 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
     except BadResponse:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise BadResponse(
+        raise Transient(
             f"the image is truncated or corrupt ({type(error).__name__}: {error})",
             provider=provider,
             code="corrupt_image",

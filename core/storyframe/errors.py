@@ -87,6 +87,12 @@ class ProviderError(StoryframeError):
         self.provider = provider
         self.status = status
         self.code = code
+        self.exhausted = False
+        """Set when the HTTP layer already spent its retries on this error."""
+        self.cooldown = False
+        """Set when the provider should not be asked again this run (a wait past the cap)."""
+        self.resubmit_safe = False
+        """Set when the service confirmed the work failed, so sending it again cannot pay twice."""
 
     def __repr__(self) -> str:
         parts = [repr(self.message)]
@@ -149,16 +155,26 @@ class RateLimited(Transient):
     """The service asked to slow down (HTTP 429); honour ``retry_after``."""
 
 
+class DeadlineExceeded(ProviderError):
+    """A provider call ran past its ``deadline`` (polling included) and was abandoned."""
+
+
+class ProviderCrashed(ProviderError):
+    """A provider raised something outside this hierarchy (a bug in it, or in its plugin)."""
+
+
 __all__ = [
     "AuthError",
     "BadResponse",
     "ConfigError",
     "ContentRejected",
+    "DeadlineExceeded",
     "InputError",
     "InvalidRequest",
     "NotConfigured",
     "PluginError",
     "ProjectError",
+    "ProviderCrashed",
     "ProviderError",
     "QuotaError",
     "RateLimited",

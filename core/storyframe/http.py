@@ -161,6 +161,33 @@ def _is_retryable(error: BaseException) -> bool:
     return isinstance(error, ProviderError) and error.retryable
 
 
+class _StopPolicy:
+    """Stop after the attempts or the time budget; stop at once when the service asks for a wait
+    longer than ``retry_after_cap`` or than the budget has left, and mark the provider to rest
+    for the run instead (the work moves to the next provider without waiting)."""
+
+    def __init__(self, attempts: int, budget: float, cap: float) -> None:
+        self._bounds = stop_after_attempt(attempts) | stop_before_delay(budget)
+        self._budget = budget
+        self._cap = cap
+
+    def __call__(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if not isinstance(error, ProviderError):
+            return bool(self._bounds(state))
+        retry_after = getattr(error, "retry_after", None)
+        elapsed = state.seconds_since_start or 0.0
+        if isinstance(retry_after, int | float) and (
+            retry_after > self._cap or elapsed + retry_after > self._budget
+        ):
+            error.cooldown = error.exhausted = True
+            return True
+        if self._bounds(state):
+            error.exhausted = True
+            return True
+        return False
+
+
 @dataclass
 class RetryStats:
     """How many retries a client made, for logs and benchmarks."""
@@ -227,8 +254,9 @@ class HttpClient:
         cfg = self.config
         return AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(attempts or cfg.max_attempts)
-            | stop_before_delay(cfg.max_retry_seconds),
+            stop=_StopPolicy(
+                attempts or cfg.max_attempts, cfg.max_retry_seconds, cfg.retry_after_cap
+            ),
             wait=_WaitRetryAfter(cfg.backoff_base, cfg.backoff_max, cfg.retry_after_cap),
             before_sleep=self._log_retry,
             reraise=True,

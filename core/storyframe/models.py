@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SceneStatus = Literal["pending", "done", "failed"]
 
@@ -123,6 +123,12 @@ class ImageRequest(_Model):
     seed: int = Field(ge=0)
     style: Style
     params: dict[str, Any] = Field(default_factory=dict)
+    handle: str | None = None
+    """The idempotency key of this piece of paid work, saved before the request is sent.
+
+    Providers whose service takes a client-chosen task id (Runware's ``taskUUID``) use it, so a
+    later run can ask the service for the work instead of buying it again.
+    """
 
 
 class GeneratedImage(_Model):
@@ -171,6 +177,32 @@ class ImageFile(_Model):
     bytes: int
 
 
+class PaidJob(_Model):
+    """Paid work in flight for a scene: journaled before the request is sent.
+
+    ``state`` is ``submitted`` (the request may have reached the service) or ``finished`` (the
+    service answered with a result, ``url`` if it gave one, not yet stored in the project).
+    """
+
+    provider: str
+    handle: str
+    state: Literal["submitted", "finished"] = "submitted"
+    url: str | None = None
+    model: str | None = None
+    seed: int | None = None
+    cost: float | None = None
+    media_type: str | None = None
+    submitted_at: datetime = Field(default_factory=utcnow)
+
+
+class Fallback(_Model):
+    """Work done by a later provider of a chain because an earlier one failed."""
+
+    provider: str
+    after: str
+    reason: str
+
+
 class SceneRecord(_Model):
     """A scene in the manifest: the scene itself, whether to draw it, and what happened."""
 
@@ -186,6 +218,9 @@ class SceneRecord(_Model):
     attempts: list[str] = Field(default_factory=list)
     error: str | None = None
     image: ImageFile | None = None
+    job: PaidJob | None = None
+    task_id: str | None = None
+    fallback: Fallback | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     seconds: float | None = None
@@ -223,6 +258,7 @@ class Storyboard(_Model):
     settings: RunSettings
     analysis: StoryAnalysis | None = None
     text_provider: str | None = None
+    text_fallback: Fallback | None = None
     text_usage: Usage = Field(default_factory=Usage)
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
@@ -243,9 +279,11 @@ class Storyboard(_Model):
 __all__ = [
     "SCHEMA_VERSION",
     "Character",
+    "Fallback",
     "GeneratedImage",
     "ImageFile",
     "ImageRequest",
+    "PaidJob",
     "RunSettings",
     "Scene",
     "SceneRecord",

@@ -10,29 +10,27 @@ Two steps a user can run apart (with a review in between) or together:
 from __future__ import annotations
 
 import contextlib
-import io
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storyframe.chains import TextChain
 from storyframe.config import Config
-from storyframe.errors import BadResponse, ProjectError, ProviderError
+from storyframe.drawing import SceneDrawer, fallback_line, inspect_image
+from storyframe.errors import BadResponse, ProjectError
+from storyframe.image_chain import ImageChain
 from storyframe.models import (
-    GeneratedImage,
-    ImageFile,
+    Fallback,
     RunSettings,
     SceneRecord,
     Storyboard,
     StoryInfo,
-    Style,
-    utcnow,
 )
 from storyframe.progress import QuietReporter, Reporter
 from storyframe.project import Project
-from storyframe.prompts import build_request, compose_prompt, scene_seed
-from storyframe.registry import ImageChain, ImageOutcome, Registry, TextChain
+from storyframe.prompts import compose_prompt, scene_seed
+from storyframe.registry import Registry
 from storyframe.story import StoryText
 
 # Settings that change what a project contains; a resume must match them.
@@ -47,10 +45,13 @@ class Summary:
     total: int = 0
     done: list[int] = field(default_factory=list)
     kept: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     unapproved: list[int] = field(default_factory=list)
     text_provider: str | None = None
+    text_fallback: Fallback | None = None
     image_providers: dict[int, str] = field(default_factory=dict)
+    image_fallbacks: dict[int, Fallback] = field(default_factory=dict)
     cost: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -59,10 +60,35 @@ class Summary:
         """Whether every scene asked for was drawn."""
         return not self.failed
 
+    @property
+    def degraded(self) -> bool:
+        """Whether a fallback did work that a preferred provider failed to do."""
+        return bool(self.image_fallbacks) or self.text_fallback is not None
+
+    def fallbacks(self) -> list[dict[str, Any]]:
+        """Each piece of work a fallback did, for ``--json``."""
+        rows: list[dict[str, Any]] = []
+        if self.text_fallback is not None:
+            rows.append({"stage": "text", "scene": None, **self.text_fallback.model_dump()})
+        for number, fallback in sorted(self.image_fallbacks.items()):
+            rows.append({"stage": "image", "scene": number, **fallback.model_dump()})
+        return rows
+
+    def degradation(self) -> str:
+        """The fallbacks in words ("" when there were none)."""
+        parts = []
+        if self.text_fallback is not None:
+            fb = self.text_fallback
+            parts.append(f"scenes written by {fb.provider} after {fb.after} failed: {fb.reason}")
+        if self.image_fallbacks:
+            parts.append(fallback_line(self.image_fallbacks))
+        return "; ".join(parts)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
             "ok": self.ok,
+            "degraded": self.degraded,
             "project": str(self.project),
             "manifest": str(self.project / "storyboard.json"),
             "html": str(self.project / "index.html"),
@@ -70,8 +96,10 @@ class Summary:
             "done": sorted(self.done + self.kept),
             "drawn": sorted(self.done),
             "kept": sorted(self.kept),
+            "recovered": sorted(self.recovered),
             "failed": {str(k): v for k, v in sorted(self.failed.items())},
             "unapproved": self.unapproved,
+            "fallbacks": self.fallbacks(),
             "text_provider": self.text_provider,
             "image_providers": {str(k): v for k, v in sorted(self.image_providers.items())},
             "cost": self.cost,
@@ -150,6 +178,7 @@ class Pipeline:
             settings=settings,
             analysis=analysis,
             text_provider=writer,
+            text_fallback=chain.fallback(),
             text_usage=usage,
             notes=list(chain.notes),
             scenes=[SceneRecord(scene=s, seed=scene_seed(settings.seed, s.number)) for s in scenes],
@@ -204,11 +233,14 @@ class Pipeline:
         redraw: bool = False,
         image_providers: list[str] | None = None,
         concurrency: int | None = None,
+        keep_fallbacks: bool = False,
     ) -> Summary:
-        """Draw the approved scenes that need it; save the manifest after each one.
+        """Draw the approved scenes that need it, journaling every state change.
 
         ``only`` limits the work to those scene numbers and redraws them even if done;
-        ``redraw`` redraws every approved scene.
+        ``redraw`` redraws every approved scene. A scene a fallback drew after a better
+        provider failed is tried again with the better providers, unless ``keep_fallbacks``;
+        its image stays until one of them replaces it.
         """
         style = self.registry.style(board.settings.style)
         wanted = set(only) if only is not None else None
@@ -223,7 +255,9 @@ class Pipeline:
                 )
         summary = Summary(project=project.folder, total=len(board.scenes))
         summary.text_provider = board.text_provider
+        summary.text_fallback = board.text_fallback
         todo: list[SceneRecord] = []
+        stop_at: dict[int, str] = {}
         for record in board.scenes:
             number = record.scene.number
             if wanted is not None and number not in wanted:
@@ -234,113 +268,66 @@ class Pipeline:
                 summary.unapproved.append(number)
                 continue
             prompt = compose_prompt(record.scene, style, board.analysis)
-            if (
+            unchanged = (
                 record.status == "done"
                 and not redraw
                 and wanted is None
                 and record.prompt == prompt
                 and project.image_intact(record.image)
-            ):
+            )
+            if unchanged and record.fallback is not None and record.provider and not keep_fallbacks:
+                stop_at[number] = record.provider
+                todo.append(record)
+                continue
+            if unchanged:
                 summary.kept.append(number)
                 continue
             if record.status == "done" and record.prompt != prompt and wanted is None:
                 self.reporter.note(f"scene {number}: prompt edited since drawn; drawing it again")
+            if record.fallback is not None and not unchanged:
+                record.fallback = None
             todo.append(record)
 
         project.prepare()
         names = image_providers or board.settings.image_providers
         self.reporter.stage("images", len(todo))
         if todo:
-            chain = ImageChain(self.registry.image_slots(names), notify=self.reporter.note)
+            drawer = SceneDrawer(project, board, style, self.reporter)
+            chain = ImageChain(
+                self.registry.image_slots(names),
+                notify=self.reporter.note,
+                on_submit=drawer.on_submit,
+                on_paid=drawer.on_paid,
+            )
             try:
-                await self._draw_records(project, board, chain, style, todo, summary, concurrency)
+                result = await drawer.run(
+                    chain,
+                    todo,
+                    concurrency=concurrency or self.config.run.concurrency,
+                    stop_at=stop_at,
+                )
             finally:
                 await chain.aclose()
                 board.notes.extend(n for n in chain.notes if n not in board.notes)
+                board.notes.extend(n for n in drawer.notes if n not in board.notes)
                 project.save(board)
                 self.render(project, board)
+            summary.done = result.done
+            summary.recovered = result.recovered
+            summary.failed = result.failed
+            summary.image_providers = result.providers
+            summary.kept.extend(result.kept_fallbacks)
         else:
             self.render(project, board)
+        asked = set(summary.done) | set(summary.kept)
+        summary.image_fallbacks = {
+            r.scene.number: r.fallback
+            for r in board.scenes
+            if r.fallback is not None and r.scene.number in asked and r.status == "done"
+        }
         summary.cost = round(board.image_cost + board.text_usage.cost, 8)
         summary.notes = list(board.notes)
         return summary
-
-    async def _draw_records(
-        self,
-        project: Project,
-        board: Storyboard,
-        chain: ImageChain,
-        style: Style,
-        todo: list[SceneRecord],
-        summary: Summary,
-        concurrency: int | None,
-    ) -> None:
-        base_seed = board.settings.seed
-        requests = []
-        started: dict[int, float] = {}
-        for record in todo:
-            request = build_request(
-                record.scene,
-                style,
-                board.analysis,
-                base_seed=base_seed,
-                width=board.settings.width,
-                height=board.settings.height,
-            )
-            record.prompt, record.negative_prompt = request.prompt, request.negative_prompt
-            record.seed, record.status, record.error = request.seed, "pending", None
-            record.started_at, record.finished_at, record.seconds = utcnow(), None, None
-            record.attempts = []
-            started[record.scene.number] = time.perf_counter()
-            requests.append(request)
-        project.save(board)
-
-        async def on_outcome(outcome: ImageOutcome) -> None:
-            number = outcome.request.scene_number
-            record = board.record(number)
-            record.attempts = list(outcome.attempts)
-            image = outcome.image
-            if image is not None:
-                try:
-                    stored = await self._store(project, number, image)
-                except ProviderError as error:
-                    outcome.error = error
-                    image = None
-                    record.attempts.append(f"{outcome.provider}: storing failed: {error}")
-                else:
-                    record.image = stored
-                    record.status, record.error = "done", None
-                    record.provider, record.model = outcome.provider, image.model or None
-                    record.cost = image.cost
-                    if image.seed is not None:
-                        record.seed = image.seed
-                    summary.done.append(number)
-                    summary.image_providers[number] = outcome.provider or "?"
-            if image is None:
-                record.status = "failed"
-                record.error = str(outcome.error) if outcome.error else "no image"
-                summary.failed[number] = record.error
-            record.finished_at = utcnow()
-            record.seconds = round(time.perf_counter() - started[number], 3)
-            project.save(board)
-            self.reporter.advance(
-                "images",
-                f"scene {number} "
-                + (f"by {outcome.provider}" if record.status == "done" else "failed"),
-            )
-
-        await chain.generate(
-            requests, on_outcome, concurrency=concurrency or self.config.run.concurrency
-        )
-
-    async def _store(self, project: Project, number: int, image: GeneratedImage) -> ImageFile:
-        data = image.data
-        if data is None:
-            if not image.url:
-                raise BadResponse("the provider returned neither image data nor a URL")
-            data = await _fetch(image.url)
-        media_type, width, height = inspect_image(data)
-        return project.store_image(number, data, media_type, width, height)
 
     # HTML --------------------------------------------------------------------------------
 
@@ -354,35 +341,4 @@ class Pipeline:
             raise ProjectError(f"cannot write {project.html_path}: {error}.") from None
 
 
-def inspect_image(data: bytes) -> tuple[str, int, int]:
-    """The media type and size of image bytes; ``BadResponse`` if they are not a whole image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            kind = (image.format or "").upper()
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise BadResponse(f"image data is not a complete image ({error})") from None
-    media = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}.get(kind)
-    if media is None:
-        raise BadResponse(f"image format {kind or 'unknown'} is not PNG, JPEG or WEBP")
-    return media, width, height
-
-
-async def _fetch(url: str) -> bytes:
-    """Download an image a provider gave only as a URL, with the core download checks."""
-    from storyframe.download import download_image
-    from storyframe.http import HttpClient
-    from storyframe.providers import ProviderConfig
-
-    client = HttpClient("download", ProviderConfig())
-    try:
-        result = await download_image(client, url, allowed_hosts=None, max_bytes=50_000_000)
-    finally:
-        await client.aclose()
-    data = getattr(result, "data", None)
-    if data is None:
-        raise BadResponse(f"download of {url} returned no data")
-    return bytes(data)
+__all__ = ["Pipeline", "Summary", "inspect_image", "settings_diff"]

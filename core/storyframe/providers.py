@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -29,7 +29,7 @@ from pydantic import (
     SecretStr,
 )
 
-from storyframe.errors import ProviderError
+from storyframe.errors import BadResponse, ProviderError
 from storyframe.models import (
     GeneratedImage,
     ImageRequest,
@@ -84,6 +84,16 @@ class ProviderConfig(BaseModel):
     requests_per_minute: float | None = Field(
         default=None, gt=0, description="Optional cap on the request rate."
     )
+    deadline: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds one provider call may take in all, retries and polling included.",
+    )
+    breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed pieces of work in a row after which the provider rests for the run.",
+    )
 
 
 class Capabilities(BaseModel):
@@ -99,6 +109,8 @@ class Capabilities(BaseModel):
     max_prompt_length: int | None = None
     async_jobs: bool = False
     structured_output: bool = False
+    recover: bool = False
+    """Whether :meth:`ImageProvider.recover` can find paid work again by its handle."""
 
     def summary(self) -> str:
         """A short human-readable list, for tables."""
@@ -111,6 +123,8 @@ class Capabilities(BaseModel):
             parts.append("structured output")
         if self.async_jobs:
             parts.append("async jobs")
+        if self.recover:
+            parts.append("recovers paid work")
         if self.max_prompt_length:
             parts.append(f"prompt<={self.max_prompt_length}")
         if self.size_multiple > 1 or self.max_size != 4096:
@@ -215,12 +229,73 @@ class TextProvider(Provider):
 
 
 ImageResult = GeneratedImage | ProviderError
+PaidListener = Callable[[ImageRequest, GeneratedImage], Awaitable[None]]
 
 
 class ImageProvider(Provider):
-    """Draws images from :class:`~storyframe.models.ImageRequest` objects."""
+    """Draws images from :class:`~storyframe.models.ImageRequest` objects.
+
+    Paid work: storyframe journals each request's ``handle`` before the request is sent. A
+    provider whose service accepts a client-chosen task id uses the handle as that id, declares
+    ``capabilities.recover`` and implements :meth:`recover`, so a later run asks the service for
+    the work instead of buying it again. A provider that downloads its images itself awaits
+    :meth:`paid` once the service has given the result, before the download, so a failed download
+    is retried from the URL, never bought twice.
+    """
 
     kind = "image"
+
+    def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
+        super().__init__(config, api_key)
+        self.paid_listener: PaidListener | None = None
+        """Set by storyframe to journal finished paid work; providers call :meth:`paid`."""
+
+    async def paid(self, request: ImageRequest, image: GeneratedImage) -> None:
+        """Report that the service finished ``request`` (and charged for it) with ``image``."""
+        if self.paid_listener is not None:
+            await self.paid_listener(request, image)
+
+    async def recover(self, request: ImageRequest) -> GeneratedImage | None:
+        """Find the work already submitted under ``request.handle``.
+
+        Returns the image (a URL, or the bytes), or ``None`` when the service does not know the
+        handle or says the work failed, so submitting it again cannot pay twice. Raises a
+        ``ProviderError`` when the state cannot be learned now. By default (no ``recover``
+        capability) every handle is unknown: the work is submitted again.
+        """
+        return None
+
+    async def fetch(self, image: GeneratedImage) -> GeneratedImage:
+        """Return ``image`` with its bytes, downloading ``image.url`` if it has none.
+
+        The default download takes http(s) from any host, up to 50 MB, with the core checks
+        (type, magic bytes, a complete decode) and the retry policy; override it to restrict
+        hosts or use the provider's own client.
+        """
+        if image.data is not None:
+            return image
+        if not image.url:
+            raise BadResponse(
+                "the provider returned neither image data nor a URL", provider=self.name
+            )
+        from storyframe.download import download_image
+        from storyframe.http import HttpClient
+
+        client = HttpClient(self.name, self.config)
+        try:
+            fetched = await download_image(
+                client, image.url, allowed_hosts=None, max_bytes=50_000_000
+            )
+        finally:
+            await client.aclose()
+        return image.model_copy(
+            update={
+                "data": fetched.data,
+                "media_type": fetched.media_type,
+                "width": fetched.width,
+                "height": fetched.height,
+            }
+        )
 
     @abstractmethod
     async def generate(self, request: ImageRequest) -> GeneratedImage:
@@ -272,6 +347,7 @@ __all__ = [
     "ImageProvider",
     "ImageResult",
     "JobStatus",
+    "PaidListener",
     "Provider",
     "ProviderConfig",
     "ProviderKind",

@@ -1,36 +1,30 @@
-"""The registry: turns the configured fallback chains into working providers.
+"""The registry: turns the provider names of the configured chains into slots to build.
 
-A chain is an ordered list of provider names. A provider that is not configured (no key) is
-skipped with a one-line note; one that fails after its retries hands the work to the next; which
-provider did each piece of work is recorded.
+A chain is an ordered list of provider names; :mod:`storyframe.chains` and
+:mod:`storyframe.image_chain` run the built providers with fallback.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
 from storyframe.config import Config, resolve_key
 from storyframe.errors import (
-    AuthError,
     ConfigError,
-    NotConfigured,
-    ProviderError,
-    QuotaError,
 )
-from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style, Usage
+from storyframe.models import (
+    Style,
+)
 from storyframe.plugins import PluginHost, get_host
 from storyframe.providers import ImageProvider, Provider, ProviderConfig, TextProvider
 
 P = TypeVar("P", bound=Provider)
+T = TypeVar("T")
 Notify = Callable[[str], None]
-
-# Errors after which a provider is not asked again in the same run.
-_DISABLING = (AuthError, QuotaError, NotConfigured)
 
 
 @dataclass
@@ -42,6 +36,7 @@ class Slot(Generic[P]):
     config: ProviderConfig
     key: SecretStr | None
     key_source: str
+    plugin: str | None = None
 
     @property
     def configured(self) -> bool:
@@ -100,7 +95,8 @@ class Registry:
                 )
             config = self.config.provider_config(cls)
             key, source = resolve_key(cls, config)
-            slots.append(Slot(name, cls, config, key, source))
+            owner = self.host.owner(name)
+            slots.append(Slot(name, cls, config, key, source, owner.name if owner else None))
         return slots
 
     def text_slots(self, names: Sequence[str] | None = None) -> list[Slot[TextProvider]]:
@@ -122,204 +118,4 @@ class Registry:
         return style
 
 
-class Chain(Generic[P]):
-    """Built providers of one chain, in order, with the bookkeeping of fallback."""
-
-    def __init__(self, slots: Sequence[Slot[P]], notify: Notify | None = None) -> None:
-        self.notes: list[str] = []
-        self._notify = notify
-        self.providers: list[P] = []
-        self.disabled: set[str] = set()
-        for slot in slots:
-            if slot.configured:
-                self.providers.append(slot.build())
-            else:
-                self.note(f"{slot.name}: skipped, {slot.reason}")
-        if not self.providers:
-            raise ConfigError(
-                f"no provider in the chain [{', '.join(s.name for s in slots)}] is configured.",
-                hint="Add a built-in provider (heuristic, placeholder) to the chain or set a key.",
-            )
-
-    def note(self, message: str) -> None:
-        """Record a one-line note about the chain and pass it to the listener."""
-        self.notes.append(message)
-        if self._notify:
-            self._notify(message)
-
-    def active(self) -> list[P]:
-        """The providers still worth asking, in order."""
-        return [p for p in self.providers if p.name not in self.disabled]
-
-    def failed(self, provider: P, error: ProviderError, what: str) -> None:
-        """Note a failure; disable the provider for the run if it cannot recover."""
-        if isinstance(error, _DISABLING):
-            self.disabled.add(provider.name)
-        self.note(f"{provider.name}: {what} failed ({type(error).__name__}: {error})")
-
-    async def aclose(self) -> None:
-        """Close every provider."""
-        await asyncio.gather(*(p.aclose() for p in self.providers), return_exceptions=True)
-
-
-T = TypeVar("T")
-
-
-class TextChain(Chain[TextProvider]):
-    """The text chain: each call goes to the first provider that succeeds."""
-
-    def __init__(self, slots: Sequence[Slot[TextProvider]], notify: Notify | None = None):
-        super().__init__(slots, notify)
-        self.used: dict[str, str] = {}
-
-    async def _first(
-        self, what: str, call: Callable[[TextProvider], Awaitable[T]]
-    ) -> tuple[T, str]:
-        last: ProviderError | None = None
-        candidates = self.active()
-        for index, provider in enumerate(candidates):
-            try:
-                result = await call(provider)
-            except ProviderError as error:
-                error.provider = error.provider or provider.name
-                last = error
-                self.failed(provider, error, what)
-                if what != "prompt enhancement":
-                    # A provider that failed a whole step after its retries is not asked again.
-                    self.disabled.add(provider.name)
-                if index + 1 < len(candidates):
-                    self.note(f"{what}: falling back to {candidates[index + 1].name}")
-                continue
-            self.used[what] = provider.name
-            return result, provider.name
-        if last is None:
-            raise ConfigError("every text provider is disabled for this run.")
-        raise last
-
-    async def analyze(self, story: str) -> tuple[StoryAnalysis, str]:
-        """Analyse the story; returns the analysis and the provider that made it."""
-        return await self._first("analysis", lambda p: p.analyze(story))
-
-    async def generate_scenes(
-        self, story: str, n: int, style: Style, analysis: StoryAnalysis | None
-    ) -> tuple[list[Scene], str]:
-        """Write the scenes; returns them and the provider that wrote them."""
-        return await self._first(
-            "scene writing", lambda p: p.generate_scenes(story, n, style, analysis)
-        )
-
-    async def enhance_prompt(
-        self, scene: Scene, analysis: StoryAnalysis | None, style: Style
-    ) -> str:
-        """Improve one scene's image prompt (falls back to the prompt unchanged)."""
-        try:
-            prompt, _ = await self._first(
-                "prompt enhancement", lambda p: p.enhance_prompt(scene, analysis, style)
-            )
-        except ProviderError:
-            return scene.image_prompt
-        return prompt
-
-    def usage(self) -> Usage:
-        """Tokens and cost summed over the chain's providers."""
-        total = Usage()
-        for provider in self.providers:
-            total.add(provider.usage)
-        return total
-
-
-@dataclass
-class ImageOutcome:
-    """How one image request ended: the image (and who drew it) or the last error."""
-
-    request: ImageRequest
-    image: GeneratedImage | None = None
-    provider: str | None = None
-    error: ProviderError | None = None
-    attempts: list[str] = field(default_factory=list)
-
-
-OnOutcome = Callable[[ImageOutcome], Awaitable[None]]
-
-
-class ImageChain(Chain[ImageProvider]):
-    """The image chain: each request falls back on its own, so one failure spares the rest."""
-
-    def batch_size(self) -> int:
-        """How many requests the first provider likes to get at once."""
-        active = self.active()
-        size = getattr(active[0].config, "batch_size", 1) if active else 1
-        return max(1, int(size))
-
-    async def generate(
-        self,
-        requests: Sequence[ImageRequest],
-        on_outcome: OnOutcome | None = None,
-        *,
-        concurrency: int = 4,
-    ) -> list[ImageOutcome]:
-        """Draw ``requests``, ``concurrency`` batches at a time.
-
-        ``on_outcome`` is awaited as each request ends, so the caller can save work as it comes.
-        """
-        size = self.batch_size()
-        batches = [list(requests[i : i + size]) for i in range(0, len(requests), size)]
-        limit = asyncio.Semaphore(concurrency)
-
-        async def run(batch: list[ImageRequest]) -> list[ImageOutcome]:
-            async with limit:
-                return await self._batch(batch, on_outcome)
-
-        results = await asyncio.gather(*(run(b) for b in batches))
-        return [outcome for batch in results for outcome in batch]
-
-    async def _batch(
-        self, requests: list[ImageRequest], on_outcome: OnOutcome | None
-    ) -> list[ImageOutcome]:
-        outcomes = {r.scene_number: ImageOutcome(r) for r in requests}
-        pending = list(requests)
-        for provider in self.providers:
-            if not pending:
-                break
-            if provider.name in self.disabled:
-                continue
-            results = await provider.generate_many(pending)
-            still: list[ImageRequest] = []
-            for request, result in zip(pending, results, strict=True):
-                outcome = outcomes[request.scene_number]
-                if isinstance(result, GeneratedImage):
-                    outcome.image, outcome.provider, outcome.error = result, provider.name, None
-                    if on_outcome:
-                        await on_outcome(outcome)
-                    continue
-                result.provider = result.provider or provider.name
-                outcome.error = result
-                outcome.attempts.append(f"{provider.name}: {type(result).__name__}: {result}")
-                if isinstance(result, _DISABLING) and provider.name not in self.disabled:
-                    self.disabled.add(provider.name)
-                    self.note(
-                        f"{provider.name}: disabled for this run ({type(result).__name__}: "
-                        f"{result})"
-                    )
-                still.append(request)
-            if still:
-                numbers = ", ".join(str(r.scene_number) for r in still)
-                self.note(f"{provider.name}: scene(s) {numbers} failed; trying the next provider")
-            pending = still
-        for request in pending:
-            outcome = outcomes[request.scene_number]
-            if outcome.error is None:  # no provider was left to try
-                outcome.error = ProviderError("every image provider is disabled for this run.")
-            if on_outcome:
-                await on_outcome(outcome)
-        return [outcomes[r.scene_number] for r in requests]
-
-
-__all__ = [
-    "Chain",
-    "ImageChain",
-    "ImageOutcome",
-    "Registry",
-    "Slot",
-    "TextChain",
-]
+__all__ = ["Registry", "Slot"]

@@ -48,7 +48,7 @@ def test_run_offline_makes_a_complete_storyboard(tmp_path: Path) -> None:
     assert summary["text_provider"] == "heuristic"
     assert set(summary["image_providers"].values()) == {"placeholder"}
     board = json.loads((out / "storyboard.json").read_text())
-    assert board["schema_version"] == 1
+    assert board["schema_version"] == 2
     assert board["story"]["sha256"] == hashlib.sha256(GOLDEN_BIRD.read_bytes()).hexdigest()
     assert [s["status"] for s in board["scenes"]] == ["done"] * 5
     for record in board["scenes"]:

@@ -208,38 +208,50 @@ async def test_429_retry_after_seconds_honoured(
     assert client.stats.by_reason == {"RateLimited": 1}
 
 
-async def test_retry_after_is_capped(
-    serve: Serve, clients, caplog: pytest.LogCaptureFixture
+async def test_a_wait_past_the_cap_gives_up_at_once_and_asks_for_a_cooldown(
+    serve: Serve, clients
 ) -> None:
-    caplog.set_level(logging.INFO, logger="storyframe.http")
     server = await serve(sequence(status(429, headers={"Retry-After": "3600"}), ok()))
     client = clients(server, fast(backoff_base=5, backoff_max=5, retry_after_cap=0.2))
     started = time.perf_counter()
-    await client.request("GET", "/")
-    elapsed = time.perf_counter() - started
-    assert server.hits == 2
-    assert 0.2 <= elapsed < 1.0
-    assert retry_delays(caplog) == [0.2]
+    with pytest.raises(RateLimited) as caught:
+        await client.request("GET", "/")
+    assert time.perf_counter() - started < 0.5
+    assert server.hits == 1
+    assert caught.value.cooldown and caught.value.exhausted
+
+
+async def test_a_wait_past_the_retry_budget_gives_up_at_once(serve: Serve, clients) -> None:
+    server = await serve(sequence(status(503, headers={"Retry-After": "2"}), ok()))
+    client = clients(server, fast(retry_after_cap=5, max_retry_seconds=1.0))
+    started = time.perf_counter()
+    with pytest.raises(Transient) as caught:
+        await client.request("GET", "/")
+    assert time.perf_counter() - started < 0.5
+    assert server.hits == 1
+    assert caught.value.cooldown
 
 
 async def test_retry_after_http_date(
     serve: Serve, clients, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="storyframe.http")
-    future = email.utils.formatdate(time.time() + 600, usegmt=True)
+    soon = email.utils.formatdate(time.time() + 2, usegmt=True)
     past = email.utils.formatdate(time.time() - 600, usegmt=True)
     server = await serve(
         sequence(
-            status(503, headers={"Retry-After": future}),
+            status(503, headers={"Retry-After": soon}),
             status(429, headers={"Retry-After": past}),
             ok(),
         )
     )
-    client = clients(server, fast(backoff_base=5, backoff_max=5, retry_after_cap=0.15))
+    client = clients(server, fast(backoff_base=5, backoff_max=5, retry_after_cap=3))
     await client.request("GET", "/")
     assert server.hits == 3
-    # A date ten minutes ahead is capped; a date in the past means "now"; backoff would be 5 s.
-    assert retry_delays(caplog) == [0.15, 0.0]
+    # A date two seconds ahead is waited for; a date in the past means "now"; backoff would be 5 s.
+    first, second = retry_delays(caplog)
+    assert 0.0 < first <= 2.0
+    assert second == 0.0
 
 
 async def test_bounded_attempts(serve: Serve, clients) -> None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 from pydantic import SecretStr
 
+from storyframe.chains import TextChain
 from storyframe.config import parse_config
 from storyframe.errors import (
     AuthError,
@@ -19,10 +20,11 @@ from storyframe.errors import (
     QuotaError,
     Transient,
 )
+from storyframe.image_chain import ImageChain, ImageOutcome
 from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style, Usage
 from storyframe.plugins import PluginHost
 from storyframe.providers import ImageProvider, ImageResult, ProviderConfig, TextProvider
-from storyframe.registry import ImageChain, ImageOutcome, Registry, TextChain
+from storyframe.registry import Registry
 
 KEY_ENV = "STORYFRAME_TEST_KEYED_KEY"
 STYLE = Style(name="test")
@@ -360,7 +362,7 @@ async def test_image_chain_per_request_fallback(host: PluginHost) -> None:
     assert provider(chain, "image-b").batches == [[2, 3]]
     assert chain.notes == ["image-a: scene(s) 2, 3 failed; trying the next provider"]
     # A transient failure does not disable the provider.
-    assert chain.disabled == set()
+    assert not chain.disabled
 
 
 @pytest.mark.parametrize("fail", ["auth", "quota"])
@@ -378,7 +380,7 @@ async def test_image_chain_disabling_error_skips_provider_for_later_batches(
     assert [o.provider for o in outcomes] == ["image-b"] * 6
     assert provider(chain, "image-a").batches == [[1, 2]]
     assert provider(chain, "image-b").batches == [[1, 2], [3, 4], [5, 6]]
-    assert chain.disabled == {"image-a"}
+    assert set(chain.disabled) == {"image-a"}
     disabled_notes = [n for n in chain.notes if "disabled for this run" in n]
     assert len(disabled_notes) == 1
     assert disabled_notes[0].startswith(f"image-a: disabled for this run ({ERRORS[fail].__name__}")
@@ -397,7 +399,7 @@ async def test_content_rejection_does_not_disable(host: PluginHost) -> None:
     )
     outcomes = await chain.generate(requests(3), concurrency=1)
     assert [o.provider for o in outcomes] == ["image-b", "image-a", "image-a"]
-    assert chain.disabled == set()
+    assert not chain.disabled
 
 
 async def test_on_outcome_called_once_per_request(host: PluginHost) -> None:
@@ -504,7 +506,7 @@ async def test_batch_size_from_first_active_provider(host: PluginHost) -> None:
     assert chain.batch_size() == 3
     await chain.generate(requests(7))
     assert provider(chain, "image-a").batches == [[1, 2, 3], [4, 5, 6], [7]]
-    chain.disabled.add("image-a")
+    chain.disabled["image-a"] = "switched off by the test"
     assert chain.batch_size() == 5
 
 

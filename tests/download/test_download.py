@@ -211,16 +211,12 @@ async def test_refuses_redirect_to_file_scheme(server: Server, client: HttpClien
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        (b"<html><body>sorry</body></html>", "text/html", "expected an image"),
         (b"GIF89a" + b"\0" * 64, "image/gif", "unsupported image type"),
-        (b"<html>not really</html>", "image/png", "not a JPEG, PNG or WEBP"),
         (PNG, "image/jpeg", "Content-Type says image/jpeg"),
-        (PNG[: len(PNG) // 2], "image/png", "truncated or corrupt"),
-        (JPEG[: len(JPEG) - 40], "image/jpeg", "truncated or corrupt"),
         (b"", "image/png", "empty"),
     ],
 )
-async def test_bad_bodies_are_bad_responses_and_leave_nothing(
+async def test_wrong_bodies_are_bad_responses_and_leave_nothing(
     server: Server,
     client: HttpClient,
     tmp_path: Path,
@@ -233,14 +229,51 @@ async def test_bad_bodies_are_bad_responses_and_leave_nothing(
     with pytest.raises(BadResponse, match=message):
         await download_image(client, url, dest, allowed_hosts=LOCAL, max_bytes=1 << 20)
     assert leftovers(tmp_path) == []
-    assert server.hits["/g"] == 1, "a bad body is not retried"
+    assert server.hits["/g"] == 1, "an answer that cannot change is not asked again"
 
 
-async def test_body_cut_off_is_retried_then_bad_response(
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"<html><body>sorry</body></html>", "text/html", "expected an image"),
+        (b"<html>not really</html>", "image/png", "not a JPEG, PNG or WEBP"),
+        (PNG[: len(PNG) // 2], "image/png", "truncated or corrupt"),
+        (JPEG[: len(JPEG) - 40], "image/jpeg", "truncated or corrupt"),
+    ],
+)
+async def test_bodies_that_may_pass_are_retried_then_transient(
+    server: Server,
+    client: HttpClient,
+    tmp_path: Path,
+    body: bytes,
+    content_type: str,
+    message: str,
+) -> None:
+    # The image is paid for: an error page or a broken body is asked for again, within bounds.
+    url = server.on("/g", image(body, content_type))
+    with pytest.raises(Transient, match=message) as caught:
+        await download_image(
+            client, url, tmp_path / "x.png", allowed_hosts=LOCAL, max_bytes=1 << 20
+        )
+    assert caught.value.exhausted
+    assert server.hits["/g"] == 3
+    assert leftovers(tmp_path) == []
+
+
+async def test_an_error_page_once_then_the_image_recovers(
+    server: Server, client: HttpClient
+) -> None:
+    url = server.on("/g2", image(b"<html>busy</html>", "text/html"), image(PNG, "image/png"))
+    got = await download_image(client, url, allowed_hosts=LOCAL, max_bytes=1 << 20)
+    assert got.data == PNG
+    assert server.hits["/g2"] == 2
+
+
+async def test_body_cut_off_is_retried_then_transient(
     server: Server, client: HttpClient, tmp_path: Path
 ) -> None:
     url = server.on("/h", cut_off)
-    with pytest.raises(BadResponse, match="truncated"):
+    with pytest.raises(Transient, match="truncated"):
         await download_image(
             client, url, tmp_path / "x.png", allowed_hosts=LOCAL, max_bytes=1 << 20
         )
@@ -282,11 +315,11 @@ async def test_streamed_body_over_the_cap_is_refused(
     assert leftovers(tmp_path) == []
 
 
-async def test_not_found_is_not_retried(server: Server, client: HttpClient) -> None:
+async def test_not_found_is_retried_within_bounds(server: Server, client: HttpClient) -> None:
     url = f"{server.url}/missing.png"
-    with pytest.raises(BadResponse, match="HTTP 404"):
+    with pytest.raises(Transient, match="HTTP 404"):
         await download_image(client, url, allowed_hosts=LOCAL, max_bytes=1 << 20)
-    assert server.hits["/missing.png"] == 1
+    assert server.hits["/missing.png"] == 3
 
 
 async def test_persistent_server_errors_end_transient(server: Server, client: HttpClient) -> None:

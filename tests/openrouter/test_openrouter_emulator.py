@@ -274,16 +274,26 @@ async def test_5xx_beyond_attempts_fails_transient(
     assert info.value.status == 529 and len(emulator.chat_requests) == 2
 
 
-@pytest.mark.parametrize("retry_after", [0, 1])
-async def test_429_honours_retry_after(
-    emulator: OpenRouterEmulator, make_text: MakeText, retry_after: int
-) -> None:
-    emulator.push(emu.rate_limited(retry_after))
-    provider = make_text()  # retry_after_cap=0.05 keeps the 1 s wait short
+async def test_429_honours_retry_after(emulator: OpenRouterEmulator, make_text: MakeText) -> None:
+    emulator.push(emu.rate_limited(0))
+    provider = make_text()
     started = time.perf_counter()
     assert len(await provider.generate_scenes(STORY, 2, STYLE)) == 2
     assert time.perf_counter() - started < 0.8
     assert provider.chat.http.stats.by_reason == {"RateLimited": 1}
+
+
+async def test_429_asking_past_the_cap_gives_up_at_once_for_a_cooldown(
+    emulator: OpenRouterEmulator, make_text: MakeText
+) -> None:
+    emulator.push(emu.rate_limited(1))
+    provider = make_text()  # retry_after_cap=0.05: a 1 s wait is past it
+    started = time.perf_counter()
+    with pytest.raises(RateLimited) as info:
+        await provider.generate_scenes(STORY, 2, STYLE)
+    assert time.perf_counter() - started < 0.5
+    assert info.value.cooldown
+    assert len(emulator.chat_requests) == 1
 
 
 async def test_429_reset_beyond_retry_budget_is_a_quota_error(

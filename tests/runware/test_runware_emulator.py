@@ -337,6 +337,36 @@ async def test_check_never_raises_when_unreachable(make_provider: Make) -> None:
         ({"image": "truncated"}, "truncated"),
         ({"image": "corrupt"}, "truncated or corrupt"),
         ({"image": "html"}, "expected an image"),
+    ],
+)
+async def test_image_host_hiccups_are_retried_then_transient_never_rebought(
+    make_provider: Make,
+    make_request: Make,
+    emulator: Any,
+    emu: Any,
+    fault: dict[str, Any],
+    message: str,
+) -> None:
+    emulator.queue("image", *(emu.Fault(**fault) for _ in range(5)))
+    with pytest.raises(Transient, match=message) as info:
+        await make_provider(max_download_bytes=1_000_000).generate(make_request())
+    assert info.value.exhausted
+    assert len(emulator.image_hits) > 1, "the download is asked for again"
+    assert sum(emulator.submissions.values()) == 1, "a bad download never buys a second image"
+
+
+async def test_image_host_hiccup_once_then_the_image(
+    make_provider: Make, make_request: Make, emulator: Any, emu: Any
+) -> None:
+    emulator.queue("image", emu.Fault(image="html"))
+    image = await make_provider().generate(make_request())
+    assert image.data
+    assert sum(emulator.submissions.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
         ({"image": "wrong_type"}, "Content-Type says image/jpeg"),
         ({"image": "oversized", "size": 5_000_000}, "larger than"),
         ({"image": "oversized_chunked", "size": 5_000_000}, "larger than"),

@@ -1,0 +1,351 @@
+"""The drawing stage: scenes to images, with paid work journaled and recovered.
+
+For each scene to draw:
+
+1. Paid work a killed or interrupted run left in flight (``SceneRecord.job``) is recovered first:
+   a result whose URL was journaled is downloaded again, never bought again; a submitted
+   request is looked up by its handle (:meth:`ImageProvider.recover`) and submitted again only
+   when the service does not know it.
+2. Everything else goes through the image chain. Before a request reaches a paid provider, its
+   handle is journaled with the scene (state ``submitted``); when the service answers, the
+   result (``finished``, with its URL) is journaled before the download.
+3. Each state change is one append to the project's journal: O(1) whatever the scene count.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storyframe.chains import guarded
+from storyframe.errors import BadResponse, ProjectError, ProviderError
+from storyframe.image_chain import ImageChain, ImageOutcome
+from storyframe.models import (
+    Fallback,
+    GeneratedImage,
+    ImageFile,
+    ImageRequest,
+    PaidJob,
+    SceneRecord,
+    Storyboard,
+    Style,
+    utcnow,
+)
+from storyframe.prompts import build_request
+
+if TYPE_CHECKING:
+    from storyframe.progress import Reporter
+    from storyframe.project import Project
+    from storyframe.providers import ImageProvider
+
+
+@dataclass
+class DrawResult:
+    """What the drawing stage did, scene by scene."""
+
+    done: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    providers: dict[int, str] = field(default_factory=dict)
+    kept_fallbacks: list[int] = field(default_factory=list)
+
+
+class SceneDrawer:
+    """Draws a list of scene records of one project through one image chain."""
+
+    def __init__(
+        self,
+        project: Project,
+        board: Storyboard,
+        style: Style,
+        reporter: Reporter,
+    ) -> None:
+        self.project = project
+        self.board = board
+        self.style = style
+        self.reporter = reporter
+        self.result = DrawResult()
+        self._started: dict[int, float] = {}
+        self.chain: ImageChain | None = None
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        """Record a one-line note for the manifest and show it."""
+        self.notes.append(message)
+        self.reporter.note(message)
+
+    # -- journal -----------------------------------------------------------------------------
+
+    def _journal(self, *records: SceneRecord) -> None:
+        self.project.record(self.board, *records)
+
+    def on_submit(self, provider: ImageProvider, requests: Sequence[ImageRequest]) -> None:
+        """Journal each request's handle before a paid provider sees it."""
+        if not provider.needs_key:
+            return  # a provider that needs no key is not paid work
+        records = []
+        for request in requests:
+            record = self.board.record(request.scene_number)
+            if request.handle is None:
+                continue
+            record.job = PaidJob(provider=provider.name, handle=request.handle)
+            records.append(record)
+        self._journal(*records)
+
+    def on_paid(
+        self, provider: ImageProvider, request: ImageRequest, image: GeneratedImage
+    ) -> None:
+        """Journal a finished paid result (its URL) before it is downloaded."""
+        record = self.board.record(request.scene_number)
+        if record.job is None or record.job.handle != request.handle:
+            return
+        record.job = record.job.model_copy(
+            update={
+                "state": "finished",
+                "url": image.url,
+                "model": image.model or None,
+                "seed": image.seed,
+                "cost": image.cost,
+                "media_type": image.media_type,
+            }
+        )
+        self._journal(record)
+
+    # -- the stage ---------------------------------------------------------------------------
+
+    async def run(
+        self,
+        chain: ImageChain,
+        records: list[SceneRecord],
+        *,
+        concurrency: int,
+        stop_at: dict[int, str],
+    ) -> DrawResult:
+        """Draw ``records``; ``stop_at`` keeps fallback images unless a better provider draws."""
+        self.chain = chain
+        requests: list[ImageRequest] = []
+        fresh: list[SceneRecord] = []
+        for record in records:
+            request = build_request(
+                record.scene,
+                self.style,
+                self.board.analysis,
+                base_seed=self.board.settings.seed,
+                width=self.board.settings.width,
+                height=self.board.settings.height,
+            )
+            self._started[record.scene.number] = time.perf_counter()
+            if (
+                record.job is not None
+                and record.job.state == "submitted"
+                and (record.prompt != request.prompt)
+            ):
+                self.note(
+                    f"scene {record.scene.number}: prompt edited since it was submitted to "
+                    f"{record.job.provider}; that request is given up"
+                )
+                record.job = None
+            if record.fallback is None:
+                record.prompt, record.negative_prompt = request.prompt, request.negative_prompt
+                record.seed, record.status, record.error = request.seed, "pending", None
+                record.attempts = []
+            record.started_at, record.finished_at, record.seconds = utcnow(), None, None
+            requests.append(request)
+            fresh.append(record)
+        self._journal(*fresh)
+
+        to_chain = []
+        for request in requests:
+            if await self._recover(chain, request):
+                continue
+            to_chain.append(request)
+        if to_chain:
+            await chain.generate(
+                to_chain, self._on_outcome, concurrency=concurrency, stop_at=stop_at
+            )
+        return self.result
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def _recover(self, chain: ImageChain, request: ImageRequest) -> bool:
+        """Recover the scene's paid work in flight; ``True`` when the scene is settled by it."""
+        number = request.scene_number
+        record = self.board.record(number)
+        job = record.job
+        if job is None:
+            return False
+        provider = chain.provider(job.provider)
+        if provider is None:
+            self.note(
+                f"scene {number}: paid work at {job.provider} is in flight but {job.provider} "
+                "is not in this run's chain; it stays journaled for a run that has it"
+            )
+            return False
+        wanted = request.model_copy(update={"handle": job.handle})
+        try:
+            if job.state == "finished" and job.url:
+                image: GeneratedImage | None = GeneratedImage(
+                    scene_number=number,
+                    provider=provider.name,
+                    model=job.model or "",
+                    url=job.url,
+                    media_type=job.media_type or "image/png",
+                    seed=job.seed,
+                    cost=job.cost,
+                    task_id=job.handle,
+                )
+            elif provider.capabilities.recover:
+                image = await guarded(
+                    provider, f"recovering scene {number}", lambda: provider.recover(wanted)
+                )
+            else:
+                self.note(
+                    f"scene {number}: {provider.name} cannot recover work in flight; "
+                    "submitting it again"
+                )
+                record.job = None
+                return False
+        except ProviderError as error:
+            self._fail(
+                record,
+                f"{provider.name}: could not learn the state of paid task "
+                f"{job.handle} ({error.one_line()}); run again to ask once more",
+            )
+            return True
+        if image is None:
+            self.note(
+                f"scene {number}: {provider.name} does not know task {job.handle} or it failed; "
+                "submitting it again"
+            )
+            record.job = None
+            return False
+        self.note(f"scene {number}: recovered the image paid for in an earlier run")
+        outcome = ImageOutcome(wanted, image=image, provider=provider.name)
+        await self._on_outcome(outcome, recovered=True)
+        return True
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    async def _on_outcome(self, outcome: ImageOutcome, *, recovered: bool = False) -> None:
+        number = outcome.request.scene_number
+        record = self.board.record(number)
+        record.attempts = [*record.attempts, *outcome.attempts]
+        image = outcome.image
+        provider = (
+            self.chain.provider(outcome.provider) if self.chain and outcome.provider else None
+        )
+        if image is not None:
+            try:
+                stored = await self._store(provider, number, image)
+            except (ProviderError, ProjectError) as error:
+                reason = error.one_line()
+                record.attempts.append(f"{outcome.provider}: storing failed: {reason}")
+                self._finish_failed(record, outcome, f"storing the image failed: {reason}")
+            else:
+                self._finish_done(record, outcome, image, stored, recovered=recovered)
+        else:
+            reason = outcome.error.one_line() if outcome.error else "no image"
+            self._finish_failed(record, outcome, reason)
+        record.finished_at = utcnow()
+        record.seconds = round(time.perf_counter() - self._started.get(number, 0.0), 3)
+        self._journal(record)
+        self.reporter.advance(
+            "images",
+            f"scene {number} " + (f"by {record.provider}" if record.status == "done" else "failed"),
+        )
+
+    def _finish_done(
+        self,
+        record: SceneRecord,
+        outcome: ImageOutcome,
+        image: GeneratedImage,
+        stored: ImageFile,
+        *,
+        recovered: bool,
+    ) -> None:
+        number = record.scene.number
+        record.image = stored
+        record.status, record.error = "done", None
+        record.provider, record.model = outcome.provider, image.model or None
+        record.cost = image.cost
+        record.task_id = image.task_id or (record.job.handle if record.job else None)
+        record.job = None
+        record.fallback = outcome.fallback
+        if image.seed is not None:
+            record.seed = image.seed
+        self.result.done.append(number)
+        self.result.providers[number] = outcome.provider or "?"
+        if recovered:
+            self.result.recovered.append(number)
+
+    def _finish_failed(self, record: SceneRecord, outcome: ImageOutcome, reason: str) -> None:
+        number = record.scene.number
+        job = record.job
+        if job is not None and job.state == "submitted" and job.provider in outcome.settled:
+            record.job = None  # the service said it failed: nothing is in flight
+        if record.fallback is not None and record.image is not None:
+            # A better provider failed again: the fallback image stays until one replaces it.
+            record.status = "done"
+            self.result.kept_fallbacks.append(number)
+            self.note(
+                f"scene {number}: {record.fallback.after} failed again ({reason}); "
+                f"keeping the image by {record.fallback.provider}"
+            )
+            return
+        self._fail(record, reason)
+
+    def _fail(self, record: SceneRecord, reason: str) -> None:
+        record.status, record.error = "failed", reason
+        self.result.failed[record.scene.number] = reason
+
+    async def _store(
+        self, provider: ImageProvider | None, number: int, image: GeneratedImage
+    ) -> ImageFile:
+        if image.data is None:
+            if provider is None:
+                raise BadResponse("the image has no data and no provider to fetch it")
+            image = await guarded(
+                provider, f"downloading scene {number}", lambda: provider.fetch(image)
+            )
+        data = image.data
+        if data is None:
+            raise BadResponse("the provider returned no image data", provider=image.provider)
+        media_type, width, height = inspect_image(data)
+        return self.project.store_image(number, data, media_type, width, height)
+
+
+def inspect_image(data: bytes) -> tuple[str, int, int]:
+    """The media type and size of image bytes; ``BadResponse`` if they are not a whole image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            kind = (image.format or "").upper()
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise BadResponse(f"image data is not a complete image ({error})") from None
+    media = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}.get(kind)
+    if media is None:
+        raise BadResponse(f"image format {kind or 'unknown'} is not PNG, JPEG or WEBP")
+    return media, width, height
+
+
+def fallback_line(scenes: dict[int, Fallback]) -> str:
+    """``2 by placeholder after runware failed: timeoutProvider`` for the summary."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for number, fallback in sorted(scenes.items()):
+        key = (fallback.provider, fallback.after)
+        groups.setdefault(key, []).append(number)
+        reasons.setdefault(key, fallback.reason)
+    return "; ".join(
+        f"{len(numbers)} by {provider} after {after} failed: {reasons[(provider, after)]}"
+        for (provider, after), numbers in groups.items()
+    )
+
+
+__all__ = ["DrawResult", "SceneDrawer", "fallback_line", "inspect_image"]
