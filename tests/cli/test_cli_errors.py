@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +41,19 @@ def test_an_endless_device_as_story_ends_at_once(tmp_path: Path, device: str) ->
     assert time.monotonic() - started < 2
     assert f"{device} looks like a binary file, not text" in line
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_story_from_a_named_pipe_works(tmp_path: Path) -> None:
+    fifo = tmp_path / "story.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(GOLDEN_BIRD.read_bytes()))
+    writer.start()
+    result = invoke("scenes", fifo, "-n", "2", "-o", tmp_path / "o", "-q")
+    writer.join(timeout=5)
+    assert result.exit_code == 0, result.stderr
+    board = json.loads((tmp_path / "o" / "storyboard.json").read_text())
+    assert board["story"]["sha256"] == hashlib.sha256(GOLDEN_BIRD.read_bytes()).hexdigest()
 
 
 def test_symlink_loop_as_story(tmp_path: Path) -> None:
