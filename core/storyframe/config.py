@@ -8,8 +8,10 @@ variable or its ``api_key_file``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,9 @@ class Config(_Section):
         try:
             return cls.config_model.model_validate(raw)
         except ValidationError as error:
-            raise _config_error(error, self.origin(), prefix=("providers", cls.name)) from None
+            raise _config_error(
+                error, self.origin(), prefix=("providers", cls.name), model=cls.config_model
+            ) from None
 
 
 def user_config_path() -> Path:
@@ -146,7 +150,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise _config_error(error, origin) from None
+        raise _config_error(error, origin, model=Config) from None
     for name, section in config.providers.items():
         if not isinstance(section, dict):
             raise ConfigError(
@@ -170,13 +174,30 @@ def _key_path(location: tuple[Any, ...]) -> str:
     return f"{section} {'.'.join(rest)}".strip()
 
 
-def _config_error(error: ValidationError, origin: str, prefix: tuple[str, ...] = ()) -> ConfigError:
+def _known_keys(model: type[BaseModel], location: tuple[Any, ...]) -> list[str]:
+    """The keys ``model`` accepts in the table at ``location`` (a pydantic error location)."""
+    for part in location:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [name for name, field in model.model_fields.items() if not field.exclude]
+
+
+def _config_error(
+    error: ValidationError,
+    origin: str,
+    prefix: tuple[str, ...] = (),
+    model: type[BaseModel] | None = None,
+) -> ConfigError:
     first = error.errors()[0]
     location = prefix + tuple(first["loc"])
     key = _key_path(location)
     if first["type"] == "extra_forbidden":
+        known = _known_keys(model, tuple(first["loc"])[:-1]) if model else []
         return ConfigError(
-            f"{origin}: {key}: unknown key.",
+            f"{origin}: {key}: unknown key{did_you_mean(str(first['loc'][-1]), known) or '.'}",
             hint="Remove it or check the spelling (see `storyframe config show`).",
         )
     if first["type"] == "path_not_file":
@@ -196,26 +217,59 @@ def _config_error(error: ValidationError, origin: str, prefix: tuple[str, ...] =
 def resolve_key(cls: type[Provider], config: ProviderConfig) -> tuple[SecretStr | None, str]:
     """The provider's API key and where it came from ("" when there is none).
 
-    The environment variable wins over ``api_key_file``.
+    The environment variable wins over ``api_key_file``. A blank value counts as unset; a key
+    file may end in one newline. A key with whitespace or control characters inside is refused
+    here, before any request, with an error naming where it came from (never the key).
     """
     if cls.key_env:
-        value = os.environ.get(cls.key_env, "").strip()
-        if value:
+        value = os.environ.get(cls.key_env, "")
+        if value.strip():
+            _check_key(value, cls.key_env)
             register_secret(value)
             return SecretStr(value), f"env {cls.key_env}"
     if config.api_key_file is not None:
+        where = f"[providers.{cls.name}] api_key_file {config.api_key_file}"
         try:
-            value = config.api_key_file.read_text(encoding="utf-8").strip()
+            value = config.api_key_file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(
                 f"[providers.{cls.name}] api_key_file: cannot read {config.api_key_file}: "
                 f"{type(error).__name__}.",
                 hint="Check the file exists and is readable.",
             ) from None
-        if value:
+        value = value.removesuffix("\n").removesuffix("\r")
+        if value.strip():
+            _check_key(value, where)
             register_secret(value)
             return SecretStr(value), f"file {config.api_key_file}"
     return None, ""
+
+
+_KEY_CHARACTERS = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+
+
+def _check_key(value: str, where: str) -> None:
+    for position, char in enumerate(value, start=1):
+        if char.isascii() and char.isprintable() and not char.isspace():
+            continue
+        if char in _KEY_CHARACTERS:
+            what = _KEY_CHARACTERS[char]
+        elif char.isspace() or not char.isprintable():
+            what = f"a control or space character (U+{ord(char):04X})"
+        else:
+            what = "a non-ASCII character"
+        raise ConfigError(
+            f"{where}: the key has {what} at character {position} of {len(value)}; "
+            "API keys are printable ASCII with no whitespace.",
+            hint="Set it again as the bare key on one line.",
+        )
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'runware'?"`` for the known name closest to ``name``, else ``""``."""
+    by_lower = {choice.lower(): choice for choice in known}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[found[0]]!r}?" if found else ""
 
 
 __all__ = [
@@ -225,6 +279,7 @@ __all__ = [
     "ImageSection",
     "RunSection",
     "TextSection",
+    "did_you_mean",
     "find_config",
     "load_config",
     "parse_config",

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
-from storyframe.config import Config, resolve_key
+from storyframe.config import Config, did_you_mean, resolve_key
 from storyframe.errors import (
     ConfigError,
 )
@@ -68,7 +68,8 @@ class Registry:
         for name in self.config.providers:
             if name not in known:
                 raise ConfigError(
-                    f"{self.config.origin()}: [providers.{name}]: unknown provider {name!r}.",
+                    f"{self.config.origin()}: [providers.{name}]: unknown provider "
+                    f"{name!r}{did_you_mean(name, known) or '.'}",
                     hint=f"Installed providers: {', '.join(sorted(known))}.",
                 )
 
@@ -76,43 +77,60 @@ class Registry:
         """The slot of any registered provider."""
         cls = self.host.provider_class(name)
         if cls is None:
-            raise ConfigError(f"unknown provider {name!r}.")
+            known = {*self.host.text_providers, *self.host.image_providers}
+            raise ConfigError(f"unknown provider {name!r}{did_you_mean(name, known) or '.'}")
         config = self.config.provider_config(cls)
         key, source = resolve_key(cls, config)
         return Slot(name, cls, config, key, source)
 
     def _slots(
-        self, names: Sequence[str], table: dict[str, type[P]], section: str
+        self, names: Sequence[str], table: dict[str, type[P]], section: str, origin: str | None
     ) -> list[Slot[P]]:
-        slots: list[Slot[P]] = []
+        # Every name is checked before any key is read, so a typo is reported first.
         for name in names:
-            cls = table.get(name)
-            if cls is None:
+            if name not in table:
+                where = f"{origin}: " if origin else ""
                 raise ConfigError(
-                    f"{self.config.origin()}: [{section}] providers: unknown {section} "
-                    f"provider {name!r}.",
+                    f"{where}unknown {section} provider {name!r}{did_you_mean(name, table) or '.'}",
                     hint=f"Installed {section} providers: {', '.join(sorted(table))}.",
                 )
+        slots: list[Slot[P]] = []
+        for name in names:
+            cls = table[name]
             config = self.config.provider_config(cls)
             key, source = resolve_key(cls, config)
             owner = self.host.owner(name)
             slots.append(Slot(name, cls, config, key, source, owner.name if owner else None))
         return slots
 
-    def text_slots(self, names: Sequence[str] | None = None) -> list[Slot[TextProvider]]:
-        """The text chain (``[text] providers`` unless ``names`` overrides it)."""
-        return self._slots(names or self.config.text.providers, self.host.text_providers, "text")
+    def text_slots(
+        self, names: Sequence[str] | None = None, *, origin: str | None = None
+    ) -> list[Slot[TextProvider]]:
+        """The text chain: ``names`` if given (``origin`` says by whom, for errors), else
+        ``[text] providers``."""
+        table = self.host.text_providers
+        if names:
+            return self._slots(names, table, "text", origin)
+        where = f"{self.config.origin()}: [text] providers"
+        return self._slots(self.config.text.providers, table, "text", where)
 
-    def image_slots(self, names: Sequence[str] | None = None) -> list[Slot[ImageProvider]]:
-        """The image chain (``[image] providers`` unless ``names`` overrides it)."""
-        return self._slots(names or self.config.image.providers, self.host.image_providers, "image")
+    def image_slots(
+        self, names: Sequence[str] | None = None, *, origin: str | None = None
+    ) -> list[Slot[ImageProvider]]:
+        """The image chain: ``names`` if given (``origin`` says by whom), else
+        ``[image] providers``."""
+        table = self.host.image_providers
+        if names:
+            return self._slots(names, table, "image", origin)
+        where = f"{self.config.origin()}: [image] providers"
+        return self._slots(self.config.image.providers, table, "image", where)
 
     def style(self, name: str) -> Style:
         """The style registered as ``name``."""
         style = self.host.styles.get(name)
         if style is None:
             raise ConfigError(
-                f"unknown style {name!r}.",
+                f"unknown style {name!r}{did_you_mean(name, self.host.styles) or '.'}",
                 hint=f"Available styles: {', '.join(sorted(self.host.styles))}.",
             )
         return style

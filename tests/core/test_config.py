@@ -12,6 +12,7 @@ from storyframe import secrets
 from storyframe.config import (
     CONFIG_ENV,
     Config,
+    did_you_mean,
     find_config,
     load_config,
     parse_config,
@@ -335,7 +336,7 @@ def key_file(tmp_path: Path, value: str) -> Path:
 
 
 def test_env_wins_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, " env-secret-0123456789 \n")
+    monkeypatch.setenv(KEY_ENV, "env-secret-0123456789")
     config = FakeTextConfig(api_key_file=key_file(tmp_path, "file-secret-0123456789"))
     key, source = resolve_key(FakeText, config)
     assert key is not None
@@ -404,3 +405,105 @@ def test_base_url_type_takes_http_urls_only() -> None:
     assert Section(base_url="https://api.example/v1/").base_url == "https://api.example/v1"
     with pytest.raises(ValidationError, match="must be an http"):
         Section(base_url="file:///etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ("env-secret-0123\r\n456789", "a carriage return at character 16 of 23"),
+        ("env-secret-0123456789\n", "a line break at character 22"),
+        (" env-secret-0123456789", "a space at character 1"),
+        ("env-secret\t0123456789", "a tab"),
+        ("env-secret-\x1b0123456789", "a control or space character (U+001B) at character 12"),
+        ("env-secret-\u00e90123456789", "a non-ASCII character"),
+    ],
+)
+def test_key_with_whitespace_or_control_characters_in_env_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, what: str
+) -> None:
+    monkeypatch.setenv(KEY_ENV, value)
+    with pytest.raises(ConfigError) as caught:
+        resolve_key(FakeText, FakeTextConfig())
+    assert_one_line(caught.value, f"{KEY_ENV}: the key has {what}")
+    assert "0123" not in caught.value.one_line() + repr(caught.value)
+    assert secrets._known == set(), "a refused key is not registered or used"
+
+
+def test_key_file_may_end_in_one_newline_only(tmp_path: Path) -> None:
+    for ending in ("\n", "\r\n"):
+        path = key_file(tmp_path, f"file-secret-0123456789{ending}")
+        key, _ = resolve_key(FakeText, FakeTextConfig(api_key_file=path))
+        assert key is not None and key.get_secret_value() == "file-secret-0123456789"
+    path = key_file(tmp_path, "file-secret-0123456789\n\n")
+    with pytest.raises(ConfigError) as caught:
+        resolve_key(FakeText, FakeTextConfig(api_key_file=path))
+    assert_one_line(
+        caught.value, f"[providers.faketext] api_key_file {path}: the key has a line break"
+    )
+    assert "0123456789" not in caught.value.one_line()
+
+
+def test_key_file_with_a_line_break_inside_is_refused(tmp_path: Path) -> None:
+    path = key_file(tmp_path, "file-secret\r\n0123456789\n")
+    with pytest.raises(ConfigError) as caught:
+        resolve_key(FakeText, FakeTextConfig(api_key_file=path))
+    assert_one_line(caught.value, str(path), "a carriage return at character 12")
+    assert "file-secret" not in caught.value.one_line()
+
+
+# Suggestions -----------------------------------------------------------------------------------
+
+
+def test_did_you_mean_picks_the_closest_name() -> None:
+    names = ["runware", "placeholder", "openrouter-image"]
+    assert did_you_mean("runwre", names) == "; did you mean 'runware'?"
+    assert did_you_mean("Placeholdr", names) == "; did you mean 'placeholder'?"
+    assert did_you_mean("zzz", names) == ""
+    assert did_you_mean("x", []) == ""
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[run]\nsceens = 3\n", "[run] sceens: unknown key; did you mean 'scenes'?"),
+        ("[imgae]\nproviders = []\n", "imgae: unknown key; did you mean 'image'?"),
+        ("[text]\nprovider = ['x']\n", "[text] provider: unknown key; did you mean 'providers'?"),
+        ("[run]\nsource = 'x'\n", "[run] source: unknown key."),
+    ],
+)
+def test_unknown_config_key_suggests_the_closest(tmp_path: Path, toml: str, expected: str) -> None:
+    path = write(tmp_path / "storyframe.toml", toml)
+    assert_one_line(load_error(path), expected)
+
+
+def test_unknown_provider_config_key_suggests_the_closest(tmp_path: Path, host: PluginHost) -> None:
+    path = write(tmp_path / "storyframe.toml", "[providers.faketext]\nmodle = 'x'\n")
+    registry = Registry(load_config(path), host)
+    with pytest.raises(ConfigError) as caught:
+        registry.text_slots(["faketext"])
+    assert_one_line(caught.value, "[providers.faketext] modle: unknown key; did you mean 'model'?")
+
+
+def test_unknown_provider_names_suggest_the_closest(tmp_path: Path, host: PluginHost) -> None:
+    path = write(tmp_path / "storyframe.toml", "[providers.faketxt]\ntimeout = 3\n")
+    with pytest.raises(ConfigError) as caught:
+        Registry(load_config(path), host)
+    assert_one_line(caught.value, "unknown provider 'faketxt'; did you mean 'faketext'?")
+    registry = Registry(Config(), host)
+    with pytest.raises(ConfigError) as caught:
+        registry.image_slots(["fakeimag"], origin="--image-provider")
+    assert_one_line(
+        caught.value,
+        "--image-provider: unknown image provider 'fakeimag'; did you mean 'fakeimage'?",
+    )
+    assert "built-in defaults" not in caught.value.one_line()
+    with pytest.raises(ConfigError) as caught:
+        registry.slot("fakeimg")
+    assert "did you mean 'fakeimage'?" in str(caught.value)
+
+
+def test_unknown_style_suggests_the_closest(host: PluginHost) -> None:
+    host.styles["watercolor"] = Style(name="watercolor", description="soft washes")
+    with pytest.raises(ConfigError) as caught:
+        Registry(Config(), host).style("watercolour")
+    assert_one_line(caught.value, "unknown style 'watercolour'; did you mean 'watercolor'?")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,91 @@ def test_slugify(text: str, slug: str) -> None:
 
 def test_title_from_filename() -> None:
     assert title_from_filename(Path("03_hansel-and_gretel.md")) == "Hansel And Gretel"
+
+
+# Sources that are not regular files: the cap holds whatever the source is ----------------------
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "story.fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _write_fifo(path: Path, data: bytes, *, forever: bool = False) -> threading.Thread:
+    """Feed ``path`` from a thread: ``data`` once, or again and again until the reader leaves."""
+
+    def feed() -> None:
+        try:
+            with open(path, "wb") as handle:
+                handle.write(data)
+                while forever:
+                    handle.write(data)
+        except BrokenPipeError:
+            pass
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_with_a_short_story_is_read(tmp_path: Path) -> None:
+    path = _fifo(tmp_path)
+    writer = _write_fifo(path, STORY.encode())
+    story = read_story(path)
+    writer.join(timeout=5)
+    assert story.text == STORY
+    assert story.size == len(STORY.encode())
+    assert story.sha256 == hashlib.sha256(STORY.encode()).hexdigest()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_that_never_ends_is_capped(tmp_path: Path) -> None:
+    path = _fifo(tmp_path)
+    writer = _write_fifo(path, b"Once upon a time there was a king. " * 100, forever=True)
+    started = time.monotonic()
+    error = story_error(path, max_bytes=50_000)
+    assert time.monotonic() - started < 2
+    assert f"{path} gives more than the 50000 bytes limit" in str(error)
+    assert error.hint and "max_story_bytes" in error.hint
+    writer.join(timeout=5)
+    assert not writer.is_alive()  # the writer saw the reader go away
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_endless_binary_devices_are_refused_at_once(device: str) -> None:
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    started = time.monotonic()
+    error = story_error(Path(device))
+    assert time.monotonic() - started < 2
+    assert f"{device} looks like a binary file, not text" in str(error)
+
+
+def test_an_endless_device_stops_at_the_cap() -> None:
+    """With a cap under the sniff window, the cap alone ends the read."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    error = story_error(Path("/dev/zero"), max_bytes=100)
+    assert "gives more than the 100 bytes limit" in str(error)
+
+
+def test_symlink_loop_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    error = story_error(tmp_path / "a.txt")
+    assert f"{tmp_path / 'a.txt'} is a symlink loop" in str(error)
+
+
+def test_dangling_symlink_names_its_target(tmp_path: Path) -> None:
+    (tmp_path / "story.txt").symlink_to(tmp_path / "gone.txt")
+    error = story_error(tmp_path / "story.txt")
+    assert f"symlink to {tmp_path / 'gone.txt'}, which does not exist" in str(error)
+
+
+def test_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        assert "is a socket, not a file" in str(story_error(path))

@@ -14,6 +14,12 @@ from storyframe import __version__
 from storyframe.cli.base import EXIT_ERROR, cli, common, print_table, run_sync, state_of
 
 
+def _check_chains(registry: Any) -> None:
+    """Refuse an unknown name in ``[text]``/``[image]`` providers, as ``run`` does."""
+    registry.text_slots()
+    registry.image_slots()
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
@@ -24,6 +30,7 @@ def providers(ctx: click.Context, as_json: bool) -> None:
 
     state = state_of(ctx)
     registry = Registry(state.config())
+    _check_chains(registry)
     rows = []
     for table in (registry.host.text_providers, registry.host.image_providers):
         for name in sorted(table):
@@ -146,6 +153,7 @@ def config_show(ctx: click.Context) -> None:
     state = state_of(ctx)
     cfg = state.config()
     registry = Registry(cfg)
+    _check_chains(registry)
     data: dict[str, Any] = cfg.model_dump(mode="json", exclude={"providers"}, exclude_none=True)
     data["providers"] = {}
     lines = [f"# storyframe {__version__}; config: {cfg.origin()}"]

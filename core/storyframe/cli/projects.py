@@ -28,10 +28,19 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
-def _chain_option(value: str | None) -> list[str] | None:
-    if not value:
+def _chain_option(value: str | None, option: str) -> list[str] | None:
+    """The provider names of a comma-separated ``option``; ``None`` when it is not given."""
+    if value is None:
         return None
-    return [part.strip() for part in value.split(",") if part.strip()]
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        from storyframe.errors import InputError
+
+        raise InputError(
+            f"{option}: give at least one provider name.",
+            hint="See `storyframe providers` for the installed ones.",
+        )
+    return names
 
 
 def story_options(func: F) -> F:
@@ -89,7 +98,10 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
         config.run.width or style.width,
         config.run.height or style.height,
     )
-    image_chain = _chain_option(options.get("image_provider")) or config.image.providers
+    text_chain = _chain_option(options.get("text_provider"), "--text-provider")
+    image_chain = _chain_option(options.get("image_provider"), "--image-provider")
+    text_slots = registry.text_slots(text_chain, origin="--text-provider")
+    image_slots = registry.image_slots(image_chain, origin="--image-provider")
     settings = RunSettings(
         scenes=options.get("scenes") or config.run.scenes,
         style=style.name,
@@ -98,11 +110,9 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
         ),
         width=width,
         height=height,
-        text_providers=_chain_option(options.get("text_provider")) or config.text.providers,
-        image_providers=image_chain,
+        text_providers=[slot.name for slot in text_slots],
+        image_providers=[slot.name for slot in image_slots],
     )
-    registry.text_slots(settings.text_providers)
-    registry.image_slots(settings.image_providers)
     folder = options.get("out") or Path(config.run.out_dir) / story.slug
     return Prepared(config, registry, story, settings, Project(folder))
 
@@ -229,13 +239,18 @@ def images(
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
     from storyframe.project import Project
+    from storyframe.registry import Registry
 
     state = state_of(ctx)
     config = state.config()
+    registry = Registry(config)
+    chain = _chain_option(image_provider, "--image-provider")
+    if chain:
+        registry.image_slots(chain, origin="--image-provider")
     project = Project(project_dir)
     board = project.load()
     reporter = make_reporter(quiet=quiet or as_json)
-    pipeline = Pipeline(config, reporter=reporter)
+    pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:
         with project.lock():
             summary = run_sync(
@@ -244,7 +259,7 @@ def images(
                     board,
                     only=scene_numbers or None,
                     redraw=force,
-                    image_providers=_chain_option(image_provider),
+                    image_providers=chain,
                     concurrency=concurrency,
                 )
             )

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from storyframe.errors import ProviderError, QuotaError, Transient
+from storyframe.errors import AuthError, ProviderError, QuotaError, Transient
 
 if TYPE_CHECKING:
     from storyframe.http import Classifier, HttpResponse
@@ -50,7 +50,7 @@ _TYPE_STATUS: dict[str, int] = {
 }
 
 _HINTS: dict[int, str] = {
-    401: "Check OPENROUTER_API_KEY (https://openrouter.ai/settings/keys).",
+    401: "Set OPENROUTER_API_KEY to a key from https://openrouter.ai/settings/keys.",
     402: "Add credits at https://openrouter.ai/settings/credits",
     403: "The prompt or the answer was blocked by moderation or a guardrail.",
 }
@@ -149,6 +149,16 @@ def map_error(
         if "require_parameters" in (availability.get("excluded_by") or []):
             hint += " that supports structured outputs, or unset temperature"
         hint += "."
+
+    if effective == 401:
+        return AuthError(
+            f"OpenRouter rejected the key (OPENROUTER_API_KEY): {message.rstrip('.')}. "
+            "Check it with `storyframe check`.",
+            provider=provider,
+            status=effective,
+            code=code,
+            hint=hint,
+        )
 
     retry_after = None
     if effective in (408, 429) or effective >= 500:

@@ -62,7 +62,7 @@ _EXACT: dict[str, type[ProviderError]] = {
 }
 
 _HINTS: dict[type[ProviderError], str] = {
-    AuthError: "Check RUNWARE_API_KEY (https://my.runware.ai/keys).",
+    AuthError: "Set RUNWARE_API_KEY to a key from https://my.runware.ai/keys.",
     QuotaError: "Add credits at https://my.runware.ai.",
 }
 
@@ -109,6 +109,11 @@ def error_from_item(
         cls = type(error_for_status(status, "", provider=PROVIDER))
     elif cls is None:
         cls = ProviderError if code else BadResponse
+    if cls is AuthError:
+        text = (
+            f"Runware rejected the key (RUNWARE_API_KEY): {message.rstrip('.')}. "
+            "Check it with `storyframe check`."
+        )
     kwargs: dict[str, Any] = {
         "provider": PROVIDER,
         "status": status if status >= 400 else None,
@@ -162,6 +167,8 @@ def classify(response: HttpResponse) -> ProviderError | None:
             status, response.text[:200].strip(), provider=PROVIDER, retry_after=retry_after
         )
     if not errors:
+        if status == 401:
+            return error_from_item({"message": response.text[:200].strip()}, status=status)
         return error_for_status(status, response.text[:200].strip(), provider=PROVIDER)
     whole_request = [
         e
