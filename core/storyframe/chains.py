@@ -200,7 +200,7 @@ class TextChain(Chain[TextProvider]):
                 first_failure = first_failure or (provider.name, error.one_line())
                 if what != "prompt enhancement":
                     # A provider that failed a whole step after its retries is not asked again.
-                    self.disable(provider, f"{what} failed", say=False)
+                    self.disable(provider, f"{what} failed: {error.one_line()}", say=False)
                 self.failed(provider, error, what)
                 if index + 1 < len(candidates):
                     self.note(f"{what}: falling back to {candidates[index + 1].name}")

@@ -65,6 +65,12 @@ class RunSection(_Section):
     concurrency: int = Field(default=4, ge=1, le=64)
     out_dir: str = "out"
     max_story_bytes: int = Field(default=20_000_000, ge=1)
+    interrupt_grace: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds the work in flight has to stop after Ctrl-C before storyframe "
+        "saves and exits anyway.",
+    )
     encoding: str = "utf-8"
 
 

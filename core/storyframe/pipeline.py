@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storyframe import shutdown
 from storyframe.chains import TextChain
 from storyframe.config import Config
 from storyframe.drawing import SceneDrawer, fallback_line, inspect_image
@@ -300,12 +301,13 @@ class Pipeline:
                 on_paid=drawer.on_paid,
             )
             try:
-                result = await drawer.run(
-                    chain,
-                    todo,
-                    concurrency=concurrency or self.config.run.concurrency,
-                    stop_at=stop_at,
-                )
+                with shutdown.saving(lambda: project.save(board)):
+                    result = await drawer.run(
+                        chain,
+                        todo,
+                        concurrency=concurrency or self.config.run.concurrency,
+                        stop_at=stop_at,
+                    )
             finally:
                 await chain.aclose()
                 board.notes.extend(n for n in chain.notes if n not in board.notes)

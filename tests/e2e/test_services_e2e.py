@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from storyframe.cli import EXIT_OK, cli
+from storyframe.cli import EXIT_DEGRADED, EXIT_OK, cli
 from tests.openrouter.emulator import OpenRouterEmulator
 from tests.runware.emulator import Emulator as RunwareEmulator
 from tests.runware.emulator import serve_in_thread
@@ -133,9 +133,14 @@ def test_unauthorised_openrouter_falls_back_to_heuristic_with_a_note(
     monkeypatch.setenv("OPENROUTER_API_KEY", wrong)
     out = tmp_path / "project"
     result = run(services.config, out)
-    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.exit_code == EXIT_DEGRADED, result.stderr
     summary = json.loads(result.stdout)
     assert summary["text_provider"] == "heuristic"
+    assert summary["degraded"] is True
+    [fallback] = summary["fallbacks"]
+    assert fallback["stage"] == "text" and fallback["provider"] == "heuristic"
+    assert fallback["after"] == "openrouter" and "OPENROUTER_API_KEY" in fallback["reason"]
+    assert "--keep-fallbacks" in result.stderr
     assert any("openrouter" in n and "AuthError" in n for n in summary["notes"])
     board = json.loads((out / "storyboard.json").read_text())
     assert any("falling back to heuristic" in n for n in board["notes"])
@@ -152,9 +157,10 @@ def test_dead_openrouter_falls_back_to_heuristic(
     monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEY)
     monkeypatch.setenv("RUNWARE_API_KEY", RUNWARE_KEY)
     result = run(write_config(tmp_path, dead, runware[1]), tmp_path / "p")
-    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.exit_code == EXIT_DEGRADED, result.stderr
     summary = json.loads(result.stdout)
     assert summary["text_provider"] == "heuristic"
+    assert summary["fallbacks"][0]["after"] == "openrouter"
     assert any("openrouter" in n and "Transient" in n for n in summary["notes"])
 
 
@@ -174,14 +180,36 @@ def test_runware_failure_for_one_scene_falls_back_to_placeholder_for_that_scene(
     rw.fail_prompt("forbidden-marker", "contentPolicyViolation", "blocked by policy")
 
     result = runner.invoke(cli, ["--config", str(config), "images", str(out), "--json"])
-    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.exit_code == EXIT_DEGRADED, result.stderr
     summary = json.loads(result.stdout)
     assert summary["image_providers"] == {
         "1": "runware", "2": "runware", "3": "placeholder", "4": "runware"
     }  # fmt: skip
+    assert [(f["scene"], f["provider"], f["after"]) for f in summary["fallbacks"]] == [
+        (3, "placeholder", "runware")
+    ]
+    assert "contentPolicyViolation" in summary["fallbacks"][0]["reason"]
     record = json.loads(manifest.read_text())["scenes"][2]
     assert record["provider"] == "placeholder"
+    assert record["fallback"]["after"] == "runware"
     assert any("runware: ContentRejected" in a for a in record["attempts"])
+    paid = rw.images_made
+
+    # A re-run tries runware again for the degraded scene; it fails again, the image stays.
+    again = runner.invoke(cli, ["--config", str(config), "images", str(out), "--json"])
+    assert again.exit_code == EXIT_DEGRADED, again.stderr
+    assert json.loads(again.stdout)["kept"] == [1, 2, 3, 4]
+    assert rw.images_made == paid, "the preferred provider failed again: nothing bought"
+    assert json.loads(manifest.read_text())["scenes"][2]["image"] == record["image"]
+
+    # Once runware can draw it, the re-run replaces the fallback and the run is clean.
+    rw._prompt_errors.clear()
+    fixed = runner.invoke(cli, ["--config", str(config), "images", str(out), "--json"])
+    assert fixed.exit_code == EXIT_OK, fixed.stderr
+    assert json.loads(fixed.stdout)["image_providers"] == {"3": "runware"}
+    assert json.loads(manifest.read_text())["scenes"][2]["fallback"] is None
+
+    assert rw.images_made == paid + 1
 
 
 def test_runware_auth_failure_disables_it_and_placeholders_draw_every_scene(
@@ -190,9 +218,11 @@ def test_runware_auth_failure_disables_it_and_placeholders_draw_every_scene(
     rw = services.rw
     monkeypatch.setenv("RUNWARE_API_KEY", "rw-wrong-key-000000000000")
     result = run(services.config, tmp_path / "p", "--concurrency", "1")
-    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.exit_code == EXIT_DEGRADED, result.stderr
     summary = json.loads(result.stdout)
     assert set(summary["image_providers"].values()) == {"placeholder"}
+    assert len(summary["fallbacks"]) == 6
+    assert all(f["after"] == "runware" for f in summary["fallbacks"])
     assert any("runware: disabled for this run (AuthError" in n for n in summary["notes"])
     assert rw.images_made == 0
     # Batches already in flight may fail too; with one at a time, runware is asked once only.

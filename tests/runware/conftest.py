@@ -52,6 +52,7 @@ async def emulator(emu: ModuleType) -> AsyncIterator[Any]:
 
 
 FAST = {
+    "delivery": "sync",  # the default is async; these tests ask for each mode by name
     "poll_interval": 0.01,
     "poll_max_interval": 0.05,
     "poll_timeout": 3.0,

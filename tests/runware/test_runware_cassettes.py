@@ -69,7 +69,12 @@ async def runware(
     interval = 1.0 if recording else 0.001
 
     def make(key: str | None = None, **overrides: Any) -> RunwareImageProvider:
-        settings = {"poll_interval": interval, "poll_max_interval": 10 * interval, **overrides}
+        settings = {
+            "delivery": "sync",
+            "poll_interval": interval,
+            "poll_max_interval": 10 * interval,
+            **overrides,
+        }
         secret = key or (RECORDING_KEY if recording else REPLAY_KEY)
         provider = RunwareImageProvider(
             RunwareConfig(**settings), SecretStr(secret), uuid_factory=replay_uuids

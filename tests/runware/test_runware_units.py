@@ -60,7 +60,7 @@ def test_config_defaults() -> None:
     assert config.model == DEFAULT_MODEL == "runware:101@1"
     assert config.base_url == "https://api.runware.ai/v1"
     assert config.allowed_download_hosts == ["im.runware.ai"]
-    assert (config.delivery, config.output_format, config.batch_size) == ("sync", "JPG", 4)
+    assert (config.delivery, config.output_format, config.batch_size) == ("async", "JPG", 4)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_inference_task_shape() -> None:
         "outputType": "URL",
         "outputFormat": "JPG",
         "includeCost": True,
-        "deliveryMethod": "sync",
+        "deliveryMethod": "async",
         "CFGScale": 6.5,
         "lora": [],
         "safety": {"checkContent": True},

@@ -12,6 +12,7 @@ import click
 
 from storyframe.cli import info, projects
 from storyframe.cli.base import (
+    EXIT_DEGRADED,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -40,6 +41,7 @@ def main() -> None:
 
 
 __all__ = [
+    "EXIT_DEGRADED",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",

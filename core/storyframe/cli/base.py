@@ -6,7 +6,6 @@ debug logs. ``asyncio.run`` is called once per command, here at the edge.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import traceback
@@ -24,6 +23,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PROJECT = 3
 EXIT_PARTIAL = 4
+EXIT_DEGRADED = 5
 EXIT_INTERRUPTED = 130
 
 T = TypeVar("T")
@@ -119,9 +119,11 @@ class StoryframeGroup(click.Group):
             sys.exit(EXIT_ERROR)
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to the end: the one ``asyncio.run`` of a command."""
-    return asyncio.run(coro)
+def run_sync(coro: Coroutine[Any, Any, T], *, grace: float = 5.0) -> T:
+    """Run a coroutine to the end: the one event loop of a command (see ``cli.runner``)."""
+    from storyframe.cli.runner import run_sync as run
+
+    return run(coro, grace=grace)
 
 
 def setup_logging(verbose: bool) -> None:

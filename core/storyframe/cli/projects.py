@@ -10,7 +10,15 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
-from storyframe.cli.base import EXIT_PARTIAL, State, cli, common, run_sync, state_of
+from storyframe.cli.base import (
+    EXIT_DEGRADED,
+    EXIT_PARTIAL,
+    State,
+    cli,
+    common,
+    run_sync,
+    state_of,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,13 +126,18 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
 
 
 def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
+    """Print the summary; exit 4 when scenes failed, 5 when fallbacks did work (degraded)."""
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     elif not quiet:
         drawn = len(summary.done) + len(summary.kept)
         line = f"{drawn} of {summary.total} scenes drawn"
+        if summary.degraded:
+            line += f"; {summary.degradation()}"
         if summary.kept:
             line += f" ({len(summary.kept)} kept from before)"
+        if summary.recovered:
+            line += f" ({len(summary.recovered)} recovered, paid for in an earlier run)"
         if summary.cost:
             line += f", cost ${summary.cost:.4f}"
         click.echo(f"{line}. Storyboard: {summary.project / 'index.html'}")
@@ -133,12 +146,29 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
             click.echo(f"Error: scene {number} failed: {error}", err=True)
         click.echo("Error: some scenes failed; run the same command again to retry them.", err=True)
         sys.exit(EXIT_PARTIAL)
+    if summary.degraded:
+        if quiet and not as_json:
+            click.echo(f"Warning: degraded run: {summary.degradation()}.", err=True)
+        click.echo(
+            "Warning: fallbacks did part of the work. Run the same command again to retry "
+            "those scenes with the preferred providers, or add --keep-fallbacks to keep them.",
+            err=True,
+        )
+        sys.exit(EXIT_DEGRADED)
+
+
+_keep_fallbacks_option = click.option(
+    "--keep-fallbacks",
+    is_flag=True,
+    help="Keep images a fallback drew after a better provider failed (default: try again).",
+)
 
 
 @cli.command()
 @story_options
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
+@_keep_fallbacks_option
 @common
 @click.pass_context
 def run(ctx: click.Context, /, **options: Any) -> None:
@@ -157,12 +187,16 @@ def run(ctx: click.Context, /, **options: Any) -> None:
     async def go() -> Any:
         board = await pipeline.write_scenes(story, project, settings, force=options["force"])
         return await pipeline.draw(
-            project, board, concurrency=options.get("concurrency"), redraw=options["force"]
+            project,
+            board,
+            concurrency=options.get("concurrency"),
+            redraw=options["force"],
+            keep_fallbacks=options["keep_fallbacks"],
         )
 
     try:
         with project.lock():
-            summary = run_sync(go())
+            summary = run_sync(go(), grace=config.run.interrupt_grace)
     finally:
         reporter.close()
     _finish(summary, as_json=options["as_json"], quiet=options["quiet"])
@@ -191,10 +225,12 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
     try:
         with project.lock():
             board = run_sync(
-                pipeline.write_scenes(story, project, settings, force=options["force"])
+                pipeline.write_scenes(story, project, settings, force=options["force"]),
+                grace=config.run.interrupt_grace,
             )
     finally:
         reporter.close()
+    fallback = board.text_fallback
     if options["as_json"]:
         click.echo(
             json.dumps(
@@ -203,16 +239,30 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
                     "manifest": str(project.manifest_path),
                     "scenes": len(board.scenes),
                     "text_provider": board.text_provider,
+                    "degraded": fallback is not None,
+                    "fallbacks": [{"stage": "text", "scene": None, **fallback.model_dump()}]
+                    if fallback
+                    else [],
                     "notes": board.notes,
                 },
                 indent=2,
             )
         )
     elif not options["quiet"]:
+        written = f"{len(board.scenes)} scenes written"
+        if fallback is not None:
+            written += f" by {fallback.provider} after {fallback.after} failed: {fallback.reason};"
         click.echo(
-            f"{len(board.scenes)} scenes written to {project.manifest_path}. Review them, then "
+            f"{written} to {project.manifest_path}. Review them, then "
             f"run: storyframe images {project.folder}"
         )
+    if fallback is not None:
+        click.echo(
+            f"Warning: degraded: the scenes were written by {fallback.provider} because "
+            f"{fallback.after} failed. Use --force to write them again.",
+            err=True,
+        )
+        sys.exit(EXIT_DEGRADED)
 
 
 @cli.command()
@@ -221,6 +271,7 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--force", is_flag=True, help="Redraw approved scenes that are already done.")
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
+@_keep_fallbacks_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @common
@@ -232,6 +283,7 @@ def images(
     force: bool,
     image_provider: str | None,
     concurrency: int | None,
+    keep_fallbacks: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -261,7 +313,9 @@ def images(
                     redraw=force,
                     image_providers=chain,
                     concurrency=concurrency,
-                )
+                    keep_fallbacks=keep_fallbacks,
+                ),
+                grace=config.run.interrupt_grace,
             )
     finally:
         reporter.close()

@@ -40,7 +40,11 @@ class RunwareConfig(ProviderConfig):
     scheduler: str | None = Field(default=None, description="Scheduler (default: the model's).")
     output_format: OutputFormat = Field(default="JPG", description="JPG, PNG or WEBP.")
     delivery: Literal["sync", "async"] = Field(
-        default="sync", description="sync: one POST returns the image; async: ACK, then polling."
+        default="async",
+        description=(
+            "async: ACK, then getResponse polling; every submission can be recovered after a "
+            "crash. sync: one POST returns the image; only finished tasks can be recovered."
+        ),
     )
     poll_interval: float = Field(default=1.0, gt=0, description="First poll delay, seconds.")
     poll_max_interval: float = Field(default=10.0, gt=0, description="Longest poll delay.")

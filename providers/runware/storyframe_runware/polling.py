@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from storyframe.errors import ProviderError, Transient
 from storyframe_runware.errors import PROVIDER
-from storyframe_runware.results import Failed, Outcome, Pending, read_envelope
-from storyframe_runware.tasks import get_response_task
+from storyframe_runware.results import Failed, Outcome, Pending, Unknown, read_envelope
+from storyframe_runware.tasks import get_response_task, task_details_task
 
 if TYPE_CHECKING:
     from storyframe.http import HttpClient
@@ -27,6 +28,32 @@ async def get_response(client: HttpClient, task_uuid: str, *, timeout: float) ->
     )
     body = response.json(provider=PROVIDER)
     return read_envelope(body, [task_uuid], status=response.status)[task_uuid]
+
+
+async def task_details(client: HttpClient, task_uuid: str, *, timeout: float) -> Outcome:
+    """What ``getTaskDetails`` says became of ``task_uuid``: the archived response, read as any
+    answer is, or ``Unknown`` when Runware has no record of the task."""
+    response = await client.request(
+        "POST", "", json=[task_details_task(task_uuid)], timeout=timeout
+    )
+    body = response.json(provider=PROVIDER)
+    outcome = read_envelope(body, [task_uuid], status=response.status)[task_uuid]
+    if isinstance(outcome, Unknown | Failed):
+        return outcome
+    archived = _archived_response(body, task_uuid)
+    if archived is None:
+        return Unknown("taskNotFound")
+    return read_envelope(archived, [task_uuid])[task_uuid]
+
+
+def _archived_response(body: Any, task_uuid: str) -> Mapping[str, Any] | None:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, Mapping) and item.get("taskUUID") == task_uuid:
+            response = item.get("response")
+            if isinstance(response, Mapping):
+                return response
+    return None
 
 
 async def poll(

@@ -64,6 +64,7 @@ class RunwareImageProvider(ImageProvider):
         size_multiple=SIZE_MULTIPLE,
         max_prompt_length=PROMPT_MAX,
         async_jobs=True,
+        recover=True,
     )
 
     def __init__(
@@ -161,7 +162,7 @@ class RunwareImageProvider(ImageProvider):
         tasks: list[dict[str, Any] | ProviderError] = []
         for request in requests:
             try:
-                task = inference_task(request, self.settings, self.uuid_factory())
+                task = inference_task(request, self.settings, request.handle or self.uuid_factory())
             except ProviderError as error:
                 tasks.append(error)
                 continue
@@ -180,7 +181,7 @@ class RunwareImageProvider(ImageProvider):
                 return outcome.error
             assert isinstance(outcome, Done)
             try:
-                image = await self._image(request.scene_number, task, outcome.item)
+                image = await self._image(request, task, outcome.item)
             except ProviderError as error:
                 error.provider = error.provider or self.name
                 return error
@@ -272,11 +273,20 @@ class RunwareImageProvider(ImageProvider):
         )
 
     async def _image(
-        self, scene_number: int, task: Mapping[str, Any], item: Mapping[str, Any]
+        self, request: ImageRequest, task: Mapping[str, Any], item: Mapping[str, Any]
     ) -> GeneratedImage:
-        image = self._describe(scene_number, task, item)
+        image = self._describe(request.scene_number, task, item)
+        await self.paid(request, image)  # journaled before the download: never bought twice
         if not self.settings.download or image.url is None:
             return image
+        return await self.fetch(image)
+
+    async def fetch(self, image: GeneratedImage) -> GeneratedImage:
+        """Download and verify ``image.url`` from an allowed host, without the API key."""
+        if image.data is not None:
+            return image
+        if image.url is None:
+            raise BadResponse("the result has no imageURL", provider=self.name)
         from storyframe.download import download_image
 
         fetched = await download_image(
@@ -285,11 +295,42 @@ class RunwareImageProvider(ImageProvider):
             allowed_hosts=self.settings.allowed_download_hosts,
             max_bytes=self.settings.max_download_bytes,
         )
-        image.data = fetched.data
-        image.media_type = fetched.media_type
-        image.width = fetched.width
-        image.height = fetched.height
-        return image
+        return image.model_copy(
+            update={
+                "data": fetched.data,
+                "media_type": fetched.media_type,
+                "width": fetched.width,
+                "height": fetched.height,
+            }
+        )
+
+    async def recover(self, request: ImageRequest) -> GeneratedImage | None:
+        """Find the task submitted as ``request.handle``: ``getResponse`` (async delivery), else
+        ``getTaskDetails`` (a finished sync task); wait for it if it is still running.
+
+        ``None`` when Runware does not know the task or says it failed (nothing was charged).
+        """
+        from storyframe_runware.polling import get_response, task_details
+
+        handle = request.handle
+        if handle is None or self.api_key is None:
+            return None
+        client = self._api_client()
+        timeout = self.settings.timeout
+        outcome = await get_response(client, handle, timeout=timeout)
+        if isinstance(outcome, Unknown):
+            outcome = await task_details(client, handle, timeout=timeout)
+        if isinstance(outcome, Pending):
+            outcome = await self._poll(handle)
+        if isinstance(outcome, Done):
+            task = {"taskUUID": handle, "model": self.settings.model}
+            task["outputFormat"] = self.settings.output_format
+            return await self._image(request, task, outcome.item)
+        if isinstance(outcome, Failed):
+            if outcome.error.resubmit_safe:
+                return None
+            raise outcome.error
+        return None
 
     def _describe(
         self, scene_number: int, task: Mapping[str, Any], item: Mapping[str, Any]

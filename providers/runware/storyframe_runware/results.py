@@ -95,13 +95,13 @@ def _item_outcome(item: Mapping[str, Any], status: int) -> Outcome:
         return _error_outcome(detail, status)
     if item.get("imageURL"):
         if item.get("NSFWContent") is True:
-            return Failed(
-                ContentRejected(
-                    "Runware's safety check flagged the image",
-                    provider=PROVIDER,
-                    code="nsfwContentDetected",
-                )
+            flagged = ContentRejected(
+                "Runware's safety check flagged the image",
+                provider=PROVIDER,
+                code="nsfwContentDetected",
             )
+            flagged.resubmit_safe = True
+            return Failed(flagged)
         return Done(item)
     if state == "success":
         return Failed(BadResponse("a finished task has no imageURL", provider=PROVIDER))
@@ -114,4 +114,7 @@ def _error_outcome(error: Mapping[str, Any], status: int) -> Outcome:
         return Pending("conflict")
     if code in UNKNOWN_TASK:
         return Unknown(code)
-    return Failed(error_from_item(error, status=status))
+    failure = error_from_item(error, status=status)
+    # Runware scoped the error to this task: the task is over, so sending it again is safe.
+    failure.resubmit_safe = True
+    return Failed(failure)

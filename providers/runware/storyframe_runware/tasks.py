@@ -152,6 +152,11 @@ def get_response_task(task_uuid: str) -> dict[str, Any]:
     return {"taskType": "getResponse", "taskUUID": task_uuid}
 
 
+def task_details_task(task_uuid: str) -> dict[str, Any]:
+    """Ask for the archived request and response of a past task (sync ones too)."""
+    return {"taskType": "getTaskDetails", "taskUUID": task_uuid}
+
+
 def ping_task() -> dict[str, Any]:
     """The documented keep-alive/health task."""
     return {"taskType": "ping", "ping": True}
