@@ -22,6 +22,7 @@ from storyframe.errors import (
     ProviderError,
     QuotaError,
 )
+from storyframe.keys import KeyStore
 from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style, Usage
 from storyframe.plugins import PluginHost, get_host
 from storyframe.providers import ImageProvider, Provider, ProviderConfig, TextProvider
@@ -35,72 +36,137 @@ _DISABLING = (AuthError, QuotaError, NotConfigured)
 
 @dataclass
 class Slot(Generic[P]):
-    """One entry of a chain: the provider class, its validated config and its key."""
+    """One entry of a chain: the provider class, its validated config and its key.
+
+    ``name`` is the provider's name in the config: the class's own name, or an instance's.
+    """
 
     name: str
     cls: type[P]
     config: ProviderConfig
     key: SecretStr | None
     key_source: str
+    key_env: str | None = None
+    keyless: bool = False
 
     @property
     def configured(self) -> bool:
         """Whether the provider has what it needs to run."""
-        return self.key is not None or not self.cls.needs_key
+        return self.key is not None or not self.cls.needs_key or self.keyless
 
     @property
     def reason(self) -> str:
         """Why the provider is skipped ("" if it is not)."""
         if self.configured:
             return ""
-        return f"no API key (set {self.cls.key_env} or [providers.{self.name}] api_key_file)"
+        variable = f"set {self.key_env}, " if self.key_env else ""
+        return (
+            f"no API key ({variable}run `storyframe keys set {self.name}`, or set "
+            f"[providers.{self.name}] api_key_file)"
+        )
 
     def build(self) -> P:
-        """Instantiate the provider."""
-        return self.cls(self.config, self.key)
+        """Instantiate the provider; an instance knows its own name (it shadows the class's)."""
+        if self.name == self.cls.name:
+            return self.cls(self.config, self.key)
+        provider = self.cls.__new__(self.cls)
+        vars(provider)["name"] = self.name
+        self.cls.__init__(provider, self.config, self.key)
+        return provider
 
 
 class Registry:
-    """Resolves provider names from config against what the plugins registered."""
+    """Resolves provider, instance and style names from config against what plugins registered.
 
-    def __init__(self, config: Config, host: PluginHost | None = None) -> None:
+    ``[providers.NAME]`` with ``use = "CLASS"`` is a named instance of a registered class; an
+    instance and a class share one namespace. ``[styles.NAME]`` adds styles.
+    """
+
+    def __init__(
+        self, config: Config, host: PluginHost | None = None, keys: KeyStore | None = None
+    ) -> None:
         self.config = config
         self.host = host or get_host()
+        self.keys = keys if keys is not None else KeyStore()
         self._check_sections()
+        self.styles: dict[str, Style] = dict(self.host.styles)
+        self.style_sources: dict[str, str] = {n: self._style_plugin(n) for n in self.styles}
+        for style in config.build_styles(self.host.styles, self.style_sources):
+            self.styles[style.name] = style
+            self.style_sources[style.name] = "config"
+
+    def _classes(self) -> dict[str, type[Provider]]:
+        return {**self.host.text_providers, **self.host.image_providers}
 
     def _check_sections(self) -> None:
-        known = set(self.host.text_providers) | set(self.host.image_providers)
+        classes = self._classes()
+        origin = self.config.origin()
         for name in self.config.providers:
-            if name not in known:
+            use = self.config.uses(name)
+            if not self.config.is_instance(name):
+                if name not in classes:
+                    raise ConfigError(
+                        f"{origin}: [providers.{name}]: unknown provider {name!r}.",
+                        hint=f"Installed providers: {', '.join(sorted(classes))}; for a named "
+                        'instance of one, add use = "CLASS".',
+                    )
+                continue
+            if name in classes:
                 raise ConfigError(
-                    f"{self.config.origin()}: [providers.{name}]: unknown provider {name!r}.",
-                    hint=f"Installed providers: {', '.join(sorted(known))}.",
+                    f"{origin}: [providers.{name}] use: {name!r} is a provider class; an "
+                    "instance needs a name of its own.",
+                    hint=f"Rename the section, e.g. [providers.my-{name}].",
+                )
+            if use not in classes:
+                what = "an instance, not a provider class" if use in self.config.providers else ""
+                raise ConfigError(
+                    f"{origin}: [providers.{name}] use: {use!r} is "
+                    f"{what or 'not an installed provider class'}.",
+                    hint=f"Provider classes: {', '.join(sorted(classes))}.",
                 )
 
+    def instances(self) -> dict[str, str]:
+        """Each configured instance name and the class it uses."""
+        return {n: self.config.uses(n) for n in self.config.providers if self.config.is_instance(n)}
+
+    def names(self, kind: str | None = None) -> list[str]:
+        """Every provider class and instance name (of ``kind``, "text" or "image", if given)."""
+        found = [*self._classes(), *self.instances()]
+        return sorted(n for n in found if kind is None or self._class_of(n).kind == kind)
+
+    def _class_of(self, name: str) -> type[Provider]:
+        return self._classes()[self.config.uses(name)]
+
     def slot(self, name: str) -> Slot[Provider]:
-        """The slot of any registered provider."""
-        cls = self.host.provider_class(name)
+        """The slot of any registered provider or configured instance."""
+        cls = self._classes().get(self.config.uses(name))
         if cls is None:
-            raise ConfigError(f"unknown provider {name!r}.")
-        config = self.config.provider_config(cls)
-        key, source = resolve_key(cls, config)
-        return Slot(name, cls, config, key, source)
+            raise ConfigError(
+                f"unknown provider {name!r}.",
+                hint=f"Installed providers: {', '.join(self.names())}.",
+            )
+        return self._slot(name, cls)
+
+    def _slot(self, name: str, cls: type[P]) -> Slot[P]:
+        config = self.config.provider_config(cls, name)
+        key_env = self.config.key_env(cls, name)
+        key, source = resolve_key(cls, config, name=name, key_env=key_env, store=self.keys)
+        keyless = self.config.is_instance(name) and not key_env
+        return Slot(name, cls, config, key, source, key_env=key_env, keyless=keyless)
 
     def _slots(
         self, names: Sequence[str], table: dict[str, type[P]], section: str
     ) -> list[Slot[P]]:
         slots: list[Slot[P]] = []
         for name in names:
-            cls = table.get(name)
+            cls = table.get(self.config.uses(name))
             if cls is None:
                 raise ConfigError(
                     f"{self.config.origin()}: [{section}] providers: unknown {section} "
                     f"provider {name!r}.",
-                    hint=f"Installed {section} providers: {', '.join(sorted(table))}.",
+                    hint=f"Installed {section} providers: {', '.join(self.names(section))}.",
                 )
-            config = self.config.provider_config(cls)
-            key, source = resolve_key(cls, config)
-            slots.append(Slot(name, cls, config, key, source))
+            slots.append(self._slot(name, cls))
         return slots
 
     def text_slots(self, names: Sequence[str] | None = None) -> list[Slot[TextProvider]]:
@@ -111,13 +177,19 @@ class Registry:
         """The image chain (``[image] providers`` unless ``names`` overrides it)."""
         return self._slots(names or self.config.image.providers, self.host.image_providers, "image")
 
+    def _style_plugin(self, name: str) -> str:
+        for info in self.host.plugins.values():
+            if name in info.styles:
+                return "built-in" if info.builtin else info.name
+        return "built-in"
+
     def style(self, name: str) -> Style:
-        """The style registered as ``name``."""
-        style = self.host.styles.get(name)
+        """The style called ``name``: registered by a plugin or defined in ``[styles.NAME]``."""
+        style = self.styles.get(name)
         if style is None:
             raise ConfigError(
                 f"unknown style {name!r}.",
-                hint=f"Available styles: {', '.join(sorted(self.host.styles))}.",
+                hint=f"Available styles: {', '.join(sorted(self.styles))}.",
             )
         return style
 
