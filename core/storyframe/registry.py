@@ -55,6 +55,17 @@ class Slot(Generic[P]):
         return self.key is not None or not self.cls.needs_key or self.keyless
 
     @property
+    def key_label(self) -> str:
+        """Where the key comes from, for listings (never the key)."""
+        if self.key_source:
+            return self.key_source
+        if not self.cls.needs_key:
+            return "not needed"
+        if self.keyless:
+            return "none (keyless instance: no key_env)"
+        return f"unset ({self.key_env or f'storyframe keys set {self.name}'})"
+
+    @property
     def reason(self) -> str:
         """Why the provider is skipped ("" if it is not)."""
         if self.configured:

@@ -28,19 +28,13 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     for name in registry.names():
         slot = registry.slot(name)
         owner = registry.host.owner(slot.cls.name)
-        if slot.key_source:
-            key_source = slot.key_source
-        elif slot.cls.needs_key and not slot.keyless:
-            key_source = f"unset ({slot.key_env or 'storyframe keys set ' + name})"
-        else:
-            key_source = "not needed"
         rows.append(
             {
                 "name": name,
                 "use": slot.cls.name,
                 "kind": slot.cls.kind,
                 "configured": slot.configured,
-                "key_source": key_source,
+                "key_source": slot.key_label,
                 "capabilities": slot.cls.capabilities.summary(),
                 "plugin": owner.name if owner else "?",
                 "description": slot.cls.description,

@@ -69,15 +69,9 @@ def render_config(registry: Registry, *, version: str) -> str:
         slot = registry.slot(name)
         section = config.providers.get(name, {})
         out += ["", f"[providers.{toml_key(name)}]"]
-        instance = {k: section[k] for k in ("use", "key_env") if k in section}
+        instance: dict[str, Any] = {k: section[k] for k in ("use", "key_env") if k in section}
         out += _lines(instance, set(instance), origin)
-        if slot.key_source:
-            key = slot.key_source
-        elif slot.cls.needs_key and not slot.keyless:
-            key = f"not set ({slot.key_env or 'storyframe keys set ' + name})"
-        else:
-            key = "not needed"
-        out.append(f"# key: {key}")
+        out.append(f"# key: {slot.key_label}")
         values = slot.config.model_dump(mode="json")
         out += _lines(values, set(section), origin)
     for name, table in config.styles.items():
