@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from storyframe.cli import info, keys, projects
+from storyframe.cli import info, install, keys, projects
 from storyframe.cli.base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -48,6 +48,7 @@ __all__ = [
     "EXIT_USAGE",
     "cli",
     "info",
+    "install",
     "keys",
     "main",
     "projects",
