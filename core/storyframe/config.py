@@ -58,8 +58,13 @@ def _chain(value: list[str]) -> list[str]:
 class TextSection(_Section):
     """``[text]``: the text provider fallback chain."""
 
-    providers: list[str] = Field(default_factory=lambda: ["openrouter", "heuristic"])
-    enhance_prompts: bool = False
+    providers: list[str] = Field(
+        default_factory=lambda: ["openrouter", "heuristic"],
+        description="Text providers or instances, tried in order.",
+    )
+    enhance_prompts: bool = Field(
+        default=False, description="One extra text call per scene to polish its image prompt."
+    )
 
     _check_chain = field_validator("providers")(_chain)
 
@@ -67,7 +72,10 @@ class TextSection(_Section):
 class ImageSection(_Section):
     """``[image]``: the image provider fallback chain."""
 
-    providers: list[str] = Field(default_factory=lambda: ["runware", "placeholder"])
+    providers: list[str] = Field(
+        default_factory=lambda: ["runware", "placeholder"],
+        description="Image providers or instances, tried in order, for each scene on its own.",
+    )
 
     _check_chain = field_validator("providers")(_chain)
 
@@ -75,15 +83,25 @@ class ImageSection(_Section):
 class RunSection(_Section):
     """``[run]``: defaults for ``storyframe run``; command-line options override them."""
 
-    scenes: int = Field(default=6, ge=1, le=200)
-    style: str = "cinematic"
-    seed: int | None = Field(default=None, ge=0)
-    width: int | None = Field(default=None, ge=64, le=4096)
-    height: int | None = Field(default=None, ge=64, le=4096)
-    concurrency: int = Field(default=4, ge=1, le=64)
-    out_dir: str = "out"
-    max_story_bytes: int = Field(default=20_000_000, ge=1)
-    encoding: str = "utf-8"
+    scenes: int = Field(default=6, ge=1, le=200, description="Scenes per story.")
+    style: str = Field(default="cinematic", description="Visual style (`storyframe styles`).")
+    seed: int | None = Field(
+        default=None, ge=0, description="Story seed; unset: derived from the story's hash."
+    )
+    width: int | None = Field(
+        default=None, ge=64, le=4096, description="Image width; unset: the style's."
+    )
+    height: int | None = Field(
+        default=None, ge=64, le=4096, description="Image height; unset: the style's."
+    )
+    concurrency: int = Field(default=4, ge=1, le=64, description="Images drawn at once.")
+    out_dir: str = Field(
+        default="out", description="Parent of the default project folder, `out/<story>`."
+    )
+    max_story_bytes: int = Field(
+        default=20_000_000, ge=1, description="Larger story files are refused."
+    )
+    encoding: str = Field(default="utf-8", description="The story file's text encoding.")
 
 
 class Config(_Section):
