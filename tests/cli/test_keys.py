@@ -148,3 +148,11 @@ def test_an_instance_uses_the_key_stored_under_its_name(
     assert "warning" not in result.stderr
     row = providers()["rw-fast"]
     assert (row["key_source"], row["configured"], row["use"]) == ("stored key", True, "runware")
+
+
+def test_a_name_that_cannot_be_a_provider_is_a_usage_error(store: Path) -> None:
+    result = invoke("keys", "set", "Bad Name", input=SECRET)
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith("Error: Invalid value for NAME: 'Bad Name' is not a provider")
+    assert len(result.stderr.splitlines()) == 1
+    assert not store.exists()

@@ -60,9 +60,16 @@ def keys_set(ctx: click.Context, name: str) -> None:
 
     Prompts without echo on a terminal; otherwise reads the key from stdin.
     """
+    from storyframe.config import NAME_PATTERN
     from storyframe.keys import KeyStore
 
     state = state_of(ctx)
+    if not NAME_PATTERN.match(name):
+        raise click.BadParameter(
+            f"{name!r} is not a provider or instance name (lower-case letters, digits, '-', '_', "
+            "'.')",
+            param_hint="NAME",
+        )
     if _interactive():
         value = str(click.prompt(f"Key for {name}", hide_input=True, err=True))
     else:
