@@ -27,6 +27,7 @@ def _isolated_environment(
     monkeypatch.setenv("STORYFRAME_LOAD_PLUGINS", "storyframe")
     monkeypatch.delenv("STORYFRAME_STRICT_PLUGINS", raising=False)
     monkeypatch.delenv("STORYFRAME_CONFIG", raising=False)
+    monkeypatch.delenv("STORYFRAME_KEYS_FILE", raising=False)
     for name in SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
     from storyframe import plugins

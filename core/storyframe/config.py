@@ -2,27 +2,46 @@
 
 Lookup order: ``--config FILE``, else ``$STORYFRAME_CONFIG``, else ``./storyframe.toml``, else
 ``storyframe.toml`` in the user config directory (platformdirs). Every key has a default, so no
-file is needed. API keys never come from this file: they come from the provider's environment
-variable or its ``api_key_file``.
+file is needed.
+
+``[providers.NAME]`` configures the provider class ``NAME``, or, with ``use = "CLASS"``, a named
+instance of that class (``key_env`` names its key variable; an instance never inherits its
+class's). ``[styles.NAME]`` adds a style. API keys never come from this file: they come from the
+environment variable, the key store (``storyframe keys set``) or ``api_key_file``, in that order.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 import os
+import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from storyframe.errors import ConfigError
+from storyframe.models import Style
 from storyframe.providers import Provider, ProviderConfig
 from storyframe.secrets import register_secret
 
+if TYPE_CHECKING:
+    from storyframe.keys import KeyStore
+
 CONFIG_NAME = "storyframe.toml"
 CONFIG_ENV = "STORYFRAME_CONFIG"
+INSTANCE_KEYS = ("use", "key_env")
+"""Keys of ``[providers.NAME]`` that storyframe reads itself; the rest go to the class's model."""
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class Inherit(enum.Enum):
+    """Marker: take the key variable from the provider class."""
+
+    CLASS = "class"
 
 
 class _Section(BaseModel):
@@ -40,8 +59,13 @@ def _chain(value: list[str]) -> list[str]:
 class TextSection(_Section):
     """``[text]``: the text provider fallback chain."""
 
-    providers: list[str] = Field(default_factory=lambda: ["openrouter", "heuristic"])
-    enhance_prompts: bool = False
+    providers: list[str] = Field(
+        default_factory=lambda: ["openrouter", "heuristic"],
+        description="Text providers or instances, tried in order.",
+    )
+    enhance_prompts: bool = Field(
+        default=False, description="One extra text call per scene to polish its image prompt."
+    )
 
     _check_chain = field_validator("providers")(_chain)
 
@@ -49,7 +73,10 @@ class TextSection(_Section):
 class ImageSection(_Section):
     """``[image]``: the image provider fallback chain."""
 
-    providers: list[str] = Field(default_factory=lambda: ["runware", "placeholder"])
+    providers: list[str] = Field(
+        default_factory=lambda: ["runware", "placeholder"],
+        description="Image providers or instances, tried in order, for each scene on its own.",
+    )
 
     _check_chain = field_validator("providers")(_chain)
 
@@ -57,21 +84,31 @@ class ImageSection(_Section):
 class RunSection(_Section):
     """``[run]``: defaults for ``storyframe run``; command-line options override them."""
 
-    scenes: int = Field(default=6, ge=1, le=200)
-    style: str = "cinematic"
-    seed: int | None = Field(default=None, ge=0)
-    width: int | None = Field(default=None, ge=64, le=4096)
-    height: int | None = Field(default=None, ge=64, le=4096)
-    concurrency: int = Field(default=4, ge=1, le=64)
-    out_dir: str = "out"
-    max_story_bytes: int = Field(default=20_000_000, ge=1)
+    scenes: int = Field(default=6, ge=1, le=200, description="Scenes per story.")
+    style: str = Field(default="cinematic", description="Visual style (`storyframe styles`).")
+    seed: int | None = Field(
+        default=None, ge=0, description="Story seed; unset: derived from the story's hash."
+    )
+    width: int | None = Field(
+        default=None, ge=64, le=4096, description="Image width; unset: the style's."
+    )
+    height: int | None = Field(
+        default=None, ge=64, le=4096, description="Image height; unset: the style's."
+    )
+    concurrency: int = Field(default=4, ge=1, le=64, description="Images drawn at once.")
+    out_dir: str = Field(
+        default="out", description="Parent of the default project folder, `out/<story>`."
+    )
+    max_story_bytes: int = Field(
+        default=20_000_000, ge=1, description="Larger story files are refused."
+    )
     interrupt_grace: float = Field(
         default=5.0,
         gt=0,
         description="Seconds the work in flight has to stop after Ctrl-C before storyframe "
         "saves and exits anyway.",
     )
-    encoding: str = "utf-8"
+    encoding: str = Field(default="utf-8", description="The story file's text encoding.")
 
 
 class Config(_Section):
@@ -81,6 +118,7 @@ class Config(_Section):
     image: ImageSection = Field(default_factory=ImageSection)
     run: RunSection = Field(default_factory=RunSection)
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    styles: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)
 
@@ -88,21 +126,82 @@ class Config(_Section):
         """Where this config came from, for messages."""
         return str(self.source) if self.source else "built-in defaults"
 
-    def provider_config(self, cls: type[Provider]) -> ProviderConfig:
-        """Validate ``[providers.NAME]`` with the provider's own model."""
-        raw = dict(self.providers.get(cls.name, {}))
+    def uses(self, name: str) -> str:
+        """The provider class that ``name`` stands for: its ``use`` key, else ``name`` itself."""
+        return str(self.providers.get(name, {}).get("use") or name)
+
+    def is_instance(self, name: str) -> bool:
+        """Whether ``[providers.NAME]`` names an instance of another class (``use``)."""
+        return self.uses(name) != name
+
+    def key_env(self, cls: type[Provider], name: str | None = None) -> str | None:
+        """The environment variable holding the key of ``name``.
+
+        A class section may override the class's variable with ``key_env``; an instance has only
+        the one it names (none: a keyless server, or a key from the store or a file).
+        """
+        name = name or cls.name
+        section = self.providers.get(name, {})
+        if "key_env" in section:
+            return str(section["key_env"]) or None
+        return None if self.is_instance(name) else cls.key_env
+
+    def provider_config(self, cls: type[Provider], name: str | None = None) -> ProviderConfig:
+        """Validate ``[providers.NAME]`` (default: the class's name) with the class's model."""
+        name = name or cls.name
+        raw = {k: v for k, v in self.providers.get(name, {}).items() if k not in INSTANCE_KEYS}
         if "api_key" in raw:
+            variable = self.key_env(cls, name)
             raise ConfigError(
-                f"{self.origin()}: [providers.{cls.name}] api_key: keys are never read from "
+                f"{self.origin()}: [providers.{name}] api_key: keys are never read from "
                 "the config file.",
-                hint=f"Set {cls.key_env or 'the key variable'} or api_key_file instead.",
+                hint=f"Set {variable or 'key_env'}, run `storyframe keys set {name}`, or set "
+                "api_key_file instead.",
             )
         try:
             return cls.config_model.model_validate(raw)
         except ValidationError as error:
             raise _config_error(
-                error, self.origin(), prefix=("providers", cls.name), model=cls.config_model
+                error, self.origin(), prefix=("providers", name), model=cls.config_model
             ) from None
+
+    def build_styles(
+        self, registered: Mapping[str, Style], sources: Mapping[str, str]
+    ) -> list[Style]:
+        """Validate the ``[styles.NAME]`` tables into styles.
+
+        A table may not reuse a registered style's name; ``extends = "NAME"`` starts from a
+        registered style, and each key given replaces that style's value.
+        """
+        styles: list[Style] = []
+        for name, raw in self.styles.items():
+            where = f"{self.origin()}: [styles.{name}]"
+            fields = dict(raw)
+            if name in registered:
+                raise ConfigError(
+                    f"{where}: {name!r} is already a {sources.get(name, 'registered')} style; a "
+                    "config style may not replace it.",
+                    hint=f'Choose another name, with extends = "{name}" to start from it.',
+                )
+            if "name" in fields:
+                raise ConfigError(
+                    f"{where} name: the table's name is the style's name.",
+                    hint="Remove the key.",
+                )
+            base: dict[str, Any] = {}
+            if "extends" in fields:
+                parent = fields.pop("extends")
+                if not isinstance(parent, str) or parent not in registered:
+                    raise ConfigError(
+                        f"{where} extends: unknown style {parent!r}.",
+                        hint=f"Extend one of: {', '.join(sorted(registered))}.",
+                    )
+                base = registered[parent].model_dump()
+            try:
+                styles.append(Style.model_validate({**base, **fields, "name": name}))
+            except ValidationError as error:
+                raise _config_error(error, self.origin(), prefix=("styles", name)) from None
+        return styles
 
 
 def user_config_path() -> Path:
@@ -157,11 +256,31 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         config = Config.model_validate(data)
     except ValidationError as error:
         raise _config_error(error, origin, model=Config) from None
+    for table in ("providers", "styles"):
+        for name, section in getattr(config, table).items():
+            if not isinstance(section, dict):
+                raise ConfigError(
+                    f"{origin}: [{table}.{name}] must be a table, not {type(section).__name__}.",
+                    hint=f"Write it as a [{table}.{name}] section.",
+                )
+            if not NAME_PATTERN.match(name):
+                raise ConfigError(
+                    f"{origin}: [{table}.{name}]: {name!r} is not a valid name.",
+                    hint="Use lower-case letters, digits, '-', '_' and '.', e.g. local-llama.",
+                )
+
     for name, section in config.providers.items():
-        if not isinstance(section, dict):
+        for key in INSTANCE_KEYS:
+            value = section.get(key)
+            if key in section and not isinstance(value, str):
+                raise ConfigError(
+                    f"{origin}: [providers.{name}] {key}: must be a string (got {value!r}).",
+                    hint='Write it in quotes, e.g. use = "runware".',
+                )
+        if "use" in section and not section["use"]:
             raise ConfigError(
-                f"{origin}: [providers.{name}] must be a table, not {type(section).__name__}.",
-                hint=f"Write it as a [providers.{name}] section.",
+                f"{origin}: [providers.{name}] use: must name a provider class.",
+                hint="Name one (see `storyframe providers`), or remove the key.",
             )
     config.source = source
     return config
@@ -173,8 +292,8 @@ def _key_path(location: tuple[Any, ...]) -> str:
         return "(top level)"
     if len(parts) == 1:
         return parts[0]
-    if parts[0] == "providers" and len(parts) >= 2:
-        section, rest = f"[providers.{parts[1]}]", parts[2:]
+    if parts[0] in ("providers", "styles") and len(parts) >= 2:
+        section, rest = f"[{parts[0]}.{parts[1]}]", parts[2:]
     else:
         section, rest = f"[{parts[0]}]", parts[1:]
     return f"{section} {'.'.join(rest)}".strip()
@@ -220,26 +339,43 @@ def _config_error(
     )
 
 
-def resolve_key(cls: type[Provider], config: ProviderConfig) -> tuple[SecretStr | None, str]:
-    """The provider's API key and where it came from ("" when there is none).
+def resolve_key(
+    cls: type[Provider],
+    config: ProviderConfig,
+    *,
+    name: str | None = None,
+    key_env: str | Inherit | None = Inherit.CLASS,
+    store: KeyStore | None = None,
+) -> tuple[SecretStr | None, str]:
+    """The API key of provider (or instance) ``name`` and where it came from ("" for none).
 
-    The environment variable wins over ``api_key_file``. A blank value counts as unset; a key
-    file may end in one newline. A key with whitespace or control characters inside is refused
-    here, before any request, with an error naming where it came from (never the key).
+    The order: the environment variable (``key_env``, by default the class's), then the key
+    stored under ``name`` in ``store`` (``storyframe keys set``), then ``api_key_file``. A blank
+    value counts as unset; a key file may end in one newline. A key with whitespace or control
+    characters inside is refused here, before any request, with an error naming where it came
+    from (never the key).
     """
-    if cls.key_env:
-        value = os.environ.get(cls.key_env, "")
+    name = name or cls.name
+    variable = cls.key_env if isinstance(key_env, Inherit) else key_env
+    if variable:
+        value = os.environ.get(variable, "")
         if value.strip():
-            _check_key(value, cls.key_env)
+            _check_key(value, variable)
             register_secret(value)
-            return SecretStr(value), f"env {cls.key_env}"
+            return SecretStr(value), f"env {variable}"
+    if store is not None:
+        stored = store.get(name)
+        if stored:
+            _check_key(stored, f"the key stored for {name}")
+            register_secret(stored)
+            return SecretStr(stored), "stored key"
     if config.api_key_file is not None:
         where = f"[providers.{cls.name}] api_key_file {config.api_key_file}"
         try:
             value = config.api_key_file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(
-                f"[providers.{cls.name}] api_key_file: cannot read {config.api_key_file}: "
+                f"[providers.{name}] api_key_file: cannot read {config.api_key_file}: "
                 f"{type(error).__name__}.",
                 hint="Check the file exists and is readable.",
             ) from None
@@ -281,8 +417,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 __all__ = [
     "CONFIG_ENV",
     "CONFIG_NAME",
+    "INSTANCE_KEYS",
     "Config",
     "ImageSection",
+    "Inherit",
     "RunSection",
     "TextSection",
     "did_you_mean",

@@ -65,7 +65,9 @@ class ProviderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     api_key_file: Annotated[FilePath, BeforeValidator(_expand_user)] | None = Field(
-        default=None, description="A file holding the API key (used when the variable is unset)."
+        default=None,
+        description="A file holding the API key (used when neither the key variable nor a "
+        "stored key is set).",
     )
     timeout: float = Field(default=120.0, gt=0, description="Seconds one HTTP request may take.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to connect.")

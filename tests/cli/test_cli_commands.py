@@ -126,8 +126,11 @@ def test_config_show_fills_defaults_and_never_shows_keys(
     assert result.exit_code == 0, result.stderr
     assert "scenes = 9" in result.stdout
     assert "[providers.openrouter]" in result.stdout
-    assert "# openrouter key: env OPENROUTER_API_KEY" in result.stdout
-    assert f"# runware key: file {key_file}" in result.stdout
+    sections = result.stdout.split("\n\n")
+    openrouter = next(s for s in sections if s.startswith("[providers.openrouter]"))
+    runware = next(s for s in sections if s.startswith("[providers.runware]"))
+    assert "# key: env OPENROUTER_API_KEY" in openrouter
+    assert f"# key: file {key_file}" in runware
     assert KEY not in result.stdout
     assert "rw-secret-key-123456789" not in result.stdout
 

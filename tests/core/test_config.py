@@ -20,6 +20,7 @@ from storyframe.config import (
     user_config_path,
 )
 from storyframe.errors import ConfigError
+from storyframe.keys import KeyStore
 from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style
 from storyframe.plugins import PluginHost
 from storyframe.providers import ImageProvider, ProviderConfig, TextProvider
@@ -507,3 +508,189 @@ def test_unknown_style_suggests_the_closest(host: PluginHost) -> None:
     with pytest.raises(ConfigError) as caught:
         Registry(Config(), host).style("watercolour")
     assert_one_line(caught.value, "unknown style 'watercolour'; did you mean 'watercolor'?")
+
+
+# Named instances: [providers.NAME] with use = "CLASS" ----------------------------------------
+
+
+def registry_for(tmp_path: Path, toml: str, host: PluginHost | None = None) -> Registry:
+    path = write(tmp_path / "storyframe.toml", toml)
+    return Registry(load_config(path), host, keys=KeyStore(tmp_path / "keys.json"))
+
+
+def test_instance_validates_with_its_class_model_and_knows_its_name(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    registry = registry_for(
+        tmp_path,
+        '[text]\nproviders = ["cheap", "faketext"]\n'
+        '[providers.cheap]\nuse = "faketext"\nmodel = "cheap-model"\ntimeout = 7\n',
+        host,
+    )
+    cheap, plain = registry.text_slots()
+    assert (cheap.name, cheap.cls, plain.name) == ("cheap", FakeText, "faketext")
+    assert cheap.config == FakeTextConfig(model="cheap-model", timeout=7)
+    assert plain.config == FakeTextConfig()
+    provider = cheap.build()
+    assert isinstance(provider, FakeText)
+    assert provider.name == "cheap" and FakeText.name == "faketext"
+    assert plain.build().name == "faketext"
+    assert registry.instances() == {"cheap": "faketext"}
+    assert registry.names("text") == ["cheap", "faketext"]
+
+
+def test_instance_section_errors_name_the_instance(tmp_path: Path, host: PluginHost) -> None:
+    registry = registry_for(
+        tmp_path,
+        '[text]\nproviders = ["cheap"]\n[providers.cheap]\nuse = "faketext"\nbogus = 1\n',
+        host,
+    )
+    with pytest.raises(ConfigError) as caught:
+        registry.text_slots()
+    assert_one_line(caught.value, "[providers.cheap] bogus: unknown key")
+
+
+@pytest.mark.parametrize(
+    ("section", "parts"),
+    [
+        ('[providers.x]\nuse = "nosuch"\n', ["[providers.x] use", "'nosuch'", "not an installed"]),
+        (
+            '[providers.a]\nuse = "faketext"\n[providers.b]\nuse = "a"\n',
+            ["[providers.b] use", "'a' is an instance, not a provider class"],
+        ),
+        ('[providers.fakeimage]\nuse = "faketext"\n', ["'fakeimage' is a provider class"]),
+        ("[providers.x]\nuse = 3\n", ["[providers.x] use: must be a string"]),
+        ('[providers.x]\nuse = ""\n', ["[providers.x] use: must name a provider class"]),
+        ('[providers.x]\nuse = "faketext"\nkey_env = 1\n', ["[providers.x] key_env"]),
+        ('[providers."Bad Name"]\nuse = "faketext"\n', ["'Bad Name' is not a valid name"]),
+    ],
+)
+def test_bad_instances_are_one_line_errors(
+    tmp_path: Path, host: PluginHost, section: str, parts: list[str]
+) -> None:
+    path = write(tmp_path / "storyframe.toml", section)
+    with pytest.raises(ConfigError) as caught:
+        Registry(load_config(path), host)
+    assert_one_line(caught.value, str(path), *parts)
+
+
+def test_instance_of_the_wrong_kind_in_a_chain(tmp_path: Path, host: PluginHost) -> None:
+    registry = registry_for(
+        tmp_path, '[text]\nproviders = ["pics"]\n[providers.pics]\nuse = "fakeimage"\n', host
+    )
+    with pytest.raises(ConfigError) as caught:
+        registry.text_slots()
+    assert_one_line(caught.value, "unknown text provider 'pics'", "faketext")
+
+
+def test_instance_never_inherits_its_class_key_variable(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "class-secret-0123456789")
+    monkeypatch.setenv("LOCAL_KEY", "local-secret-0123456789")
+    registry = registry_for(
+        tmp_path,
+        '[providers.local]\nuse = "faketext"\n'
+        '[providers.keyed]\nuse = "faketext"\nkey_env = "LOCAL_KEY"\n',
+        host,
+    )
+    local = registry.slot("local")
+    assert (local.key, local.key_source, local.keyless, local.configured) == (None, "", True, True)
+    keyed = registry.slot("keyed")
+    assert keyed.key is not None and keyed.key.get_secret_value() == "local-secret-0123456789"
+    assert keyed.key_source == "env LOCAL_KEY"
+    assert registry.slot("faketext").key_source == f"env {KEY_ENV}"
+
+
+def test_instance_with_key_env_but_no_key_is_skipped(tmp_path: Path, host: PluginHost) -> None:
+    registry = registry_for(
+        tmp_path, '[providers.keyed]\nuse = "faketext"\nkey_env = "UNSET_KEY_VAR"\n', host
+    )
+    slot = registry.slot("keyed")
+    assert not slot.configured
+    assert "set UNSET_KEY_VAR" in slot.reason and "storyframe keys set keyed" in slot.reason
+
+
+def test_two_runware_instances_keep_their_own_model_and_name(tmp_path: Path) -> None:
+    registry = registry_for(
+        tmp_path,
+        '[image]\nproviders = ["rw-fast", "rw-best"]\n'
+        '[providers.rw-fast]\nuse = "runware"\nmodel = "runware:100@1"\nkey_env = "FAST_KEY"\n'
+        '[providers.rw-best]\nuse = "runware"\nmodel = "runware:101@1"\nsteps = 40\n',
+    )
+    fast, best = registry.image_slots()
+    assert (fast.cls.name, best.cls.name) == ("runware", "runware")
+    assert (fast.config.model, best.config.model) == ("runware:100@1", "runware:101@1")  # type: ignore[attr-defined]
+    assert best.config.steps == 40  # type: ignore[attr-defined]
+    assert (fast.build().name, best.build().name) == ("rw-fast", "rw-best")
+
+
+# Key resolution order: environment, key store, api_key_file ----------------------------------
+
+
+def test_key_order_env_then_store_then_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = KeyStore(tmp_path / "keys.json")
+    config = FakeTextConfig(api_key_file=key_file(tmp_path, "file-secret-0123456789"))
+    assert resolve_key(FakeText, config, store=store)[1] == f"file {tmp_path / 'fake.key'}"
+    store.set("faketext", "stored-secret-0123456789")
+    key, source = resolve_key(FakeText, config, store=store)
+    assert key is not None and key.get_secret_value() == "stored-secret-0123456789"
+    assert source == "stored key"
+    assert resolve_key(FakeText, config, name="other", store=store)[1].startswith("file ")
+    monkeypatch.setenv(KEY_ENV, "env-secret-0123456789")
+    assert resolve_key(FakeText, config, store=store)[1] == f"env {KEY_ENV}"
+
+
+# Styles in TOML ------------------------------------------------------------------------------
+
+
+def style_host() -> PluginHost:
+    from storyframe.styles import BUILTIN_STYLES
+
+    host = PluginHost()
+    host.styles = {s.name: s for s in BUILTIN_STYLES}
+    return host
+
+
+def test_toml_style_and_extends(tmp_path: Path) -> None:
+    registry = registry_for(
+        tmp_path,
+        '[styles.pastel]\ndescription = "Soft"\nprompt_suffix = "pastel colours"\n'
+        'palette = ["#ffffff", "#000000"]\nwidth = 512\nheight = 512\n'
+        '[styles.moody]\nextends = "noir"\nwidth = 800\n',
+        style_host(),
+    )
+    pastel = registry.style("pastel")
+    assert (pastel.prompt_suffix, pastel.width, pastel.height) == ("pastel colours", 512, 512)
+    moody, noir = registry.style("moody"), registry.style("noir")
+    assert moody.width == 800 and moody.height == noir.height
+    assert moody.prompt_suffix == noir.prompt_suffix
+    assert registry.style_sources["moody"] == "config"
+    assert registry.style_sources["noir"] == "built-in"
+
+
+@pytest.mark.parametrize(
+    ("table", "parts"),
+    [
+        (
+            "[styles.noir]\nwidth = 512\n",
+            ["[styles.noir]", "already a built-in style", 'extends = "noir"'],
+        ),
+        (
+            '[styles.x]\nextends = "nosuch"\n',
+            ["[styles.x] extends: unknown style 'nosuch'", "cinematic"],
+        ),
+        ("[styles.x]\nwidth = 10\n", ["[styles.x] width", "greater than or equal to 64"]),
+        ("[styles.x]\ncolour = 1\n", ["[styles.x] colour: unknown key"]),
+        ('[styles.x]\npalette = ["red", "blue"]\n', ["[styles.x] palette", "#rrggbb"]),
+        ('[styles.x]\nname = "y"\n', ["[styles.x] name"]),
+        ("[styles]\nx = 1\n", ["[styles.x]", "valid dictionary"]),
+    ],
+)
+def test_bad_styles_name_file_and_key(tmp_path: Path, table: str, parts: list[str]) -> None:
+    path = write(tmp_path / "storyframe.toml", table)
+    with pytest.raises(ConfigError) as caught:
+        Registry(load_config(path), style_host())
+    assert_one_line(caught.value, str(path), *parts)

@@ -195,7 +195,10 @@ def test_provider_without_key_is_skipped_with_note(host: PluginHost) -> None:
     heard: list[str] = []
     chain = text_chain(host, {"text": {"providers": ["keyed", "text-a"]}}, heard)
     assert [p.name for p in chain.providers] == ["text-a"]
-    expected = f"keyed: skipped, no API key (set {KEY_ENV} or [providers.keyed] api_key_file)"
+    expected = (
+        f"keyed: skipped, no API key (set {KEY_ENV}, run `storyframe keys set keyed`, or set "
+        "[providers.keyed] api_key_file)"
+    )
     assert chain.notes == [expected]
     assert heard == [expected]
 

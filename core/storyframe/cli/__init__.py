@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from storyframe.cli import info, projects
+from storyframe.cli import info, install, keys, projects
 from storyframe.cli.base import (
     EXIT_DEGRADED,
     EXIT_ERROR,
@@ -50,6 +50,8 @@ __all__ = [
     "EXIT_USAGE",
     "cli",
     "info",
+    "install",
+    "keys",
     "main",
     "projects",
 ]

@@ -68,7 +68,8 @@ _config_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     expose_value=False,
     callback=_set_config,
-    help="Config file (default: ./storyframe.toml, then the user config dir).",
+    help="Config file (default: $STORYFRAME_CONFIG, then ./storyframe.toml, then the user "
+    "config dir).",
 )
 
 
@@ -91,6 +92,9 @@ class StoryframeGroup(click.Group):
             sys.exit(result if isinstance(result, int) else EXIT_OK)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
+        except click.UsageError as error:
+            click.echo(f"Error: {_usage_line(error)}", err=True)
+            sys.exit(error.exit_code)
         except click.ClickException as error:
             error.show()
             sys.exit(error.exit_code)
@@ -111,12 +115,19 @@ class StoryframeGroup(click.Group):
                 traceback.print_exc()
             from storyframe.secrets import redact
 
+            hint = "" if verbose else " Run again with -v for the traceback."
             click.echo(
-                f"Error: unexpected {type(error).__name__}: {redact(str(error))}. "
-                "Run again with -v for the traceback.",
+                f"Error: unexpected {type(error).__name__}: {redact(str(error))}.{hint}",
                 err=True,
             )
             sys.exit(EXIT_ERROR)
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A usage error as one line: the message and the help command to read."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    path = error.ctx.command_path if error.ctx is not None else "storyframe"
+    return f"{message} (see '{path} --help')"
 
 
 def run_sync(coro: Coroutine[Any, Any, T], *, grace: float = 5.0) -> T:

@@ -25,33 +25,32 @@ def _check_chains(registry: Any) -> None:
 @common
 @click.pass_context
 def providers(ctx: click.Context, as_json: bool) -> None:
-    """List the text and image providers, whether each is configured, and what it can do."""
+    """List the providers and named instances: class, whether configured, key source."""
     from storyframe.registry import Registry
 
     state = state_of(ctx)
     registry = Registry(state.config())
     _check_chains(registry)
     rows = []
-    for table in (registry.host.text_providers, registry.host.image_providers):
-        for name in sorted(table):
-            slot = registry.slot(name)
-            owner = registry.host.owner(name)
-            rows.append(
-                {
-                    "name": name,
-                    "kind": slot.cls.kind,
-                    "configured": slot.configured,
-                    "key_source": slot.key_source
-                    or (f"unset ({slot.cls.key_env})" if slot.cls.needs_key else "not needed"),
-                    "capabilities": slot.cls.capabilities.summary(),
-                    "plugin": owner.name if owner else "?",
-                    "description": slot.cls.description,
-                }
-            )
+    for name in registry.names():
+        slot = registry.slot(name)
+        owner = registry.host.owner(slot.cls.name)
+        rows.append(
+            {
+                "name": name,
+                "use": slot.cls.name,
+                "kind": slot.cls.kind,
+                "configured": slot.configured,
+                "key_source": slot.key_label,
+                "capabilities": slot.cls.capabilities.summary(),
+                "plugin": owner.name if owner else "?",
+                "description": slot.cls.description,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    print_table(rows, ["name", "kind", "configured", "key_source", "capabilities", "plugin"])
+    print_table(rows, ["name", "use", "kind", "configured", "key_source", "capabilities", "plugin"])
 
 
 @cli.command()
@@ -71,21 +70,21 @@ def plugins(ctx: click.Context) -> None:
 @common
 @click.pass_context
 def styles(ctx: click.Context, as_json: bool) -> None:
-    """List the visual styles."""
-    from storyframe.plugins import get_host
+    """List the visual styles and where each comes from: built-in, a plugin, or the config."""
+    from storyframe.registry import Registry
 
-    state_of(ctx)
-    host = get_host()
+    state = state_of(ctx)
+    registry = Registry(state.config())
+    rows = [
+        {**style.model_dump(), "source": registry.style_sources[name]}
+        for name, style in registry.styles.items()
+    ]
     if as_json:
-        click.echo(json.dumps([s.model_dump() for s in host.styles.values()], indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
-    print_table(
-        [
-            {"name": s.name, "size": f"{s.width}x{s.height}", "description": s.description}
-            for s in host.styles.values()
-        ],
-        ["name", "size", "description"],
-    )
+    for row in rows:
+        row["size"] = f"{row['width']}x{row['height']}"
+    print_table(rows, ["name", "size", "source", "description"])
 
 
 @cli.command()
@@ -145,23 +144,15 @@ def config() -> None:
 @common
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
-    """Print the effective configuration as TOML, every default filled in, secrets left out."""
-    import tomli_w
+    """Print the effective configuration as TOML: every key, each with where it comes from.
 
+    Keys without a value are shown as comments ("# seed = (unset)"); secrets never appear.
+    """
+    from storyframe.cli.showconfig import render_config
     from storyframe.registry import Registry
 
     state = state_of(ctx)
     cfg = state.config()
     registry = Registry(cfg)
     _check_chains(registry)
-    data: dict[str, Any] = cfg.model_dump(mode="json", exclude={"providers"}, exclude_none=True)
-    data["providers"] = {}
-    lines = [f"# storyframe {__version__}; config: {cfg.origin()}"]
-    for name in sorted({*registry.host.text_providers, *registry.host.image_providers}):
-        slot = registry.slot(name)
-        data["providers"][name] = slot.config.model_dump(mode="json", exclude_none=True)
-        if slot.cls.needs_key:
-            source = slot.key_source or f"not set ({slot.cls.key_env})"
-            lines.append(f"# {name} key: {source}")
-    click.echo("\n".join(lines))
-    click.echo(tomli_w.dumps(data))
+    click.echo(render_config(registry, version=__version__), nl=False)

@@ -267,7 +267,13 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 
 @cli.command()
 @click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
-@click.option("--scene", "scene_numbers", type=int, multiple=True, help="Draw only scene N.")
+@click.option(
+    "--scene",
+    "scene_numbers",
+    type=int,
+    multiple=True,
+    help="Draw only scene N (repeatable: --scene 1 --scene 3).",
+)
 @click.option("--force", is_flag=True, help="Redraw approved scenes that are already done.")
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
