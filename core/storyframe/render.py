@@ -44,6 +44,8 @@ class SceneView:
     characters: list[tuple[str, str]]
     place: str
     time_of_day: str
+    shot: str
+    camera: str
     status: str
     state: str  # "done", "failed", "pending", "skipped", "missing"
     approved: bool
@@ -171,6 +173,8 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         characters=characters,
         place=scene.place,
         time_of_day=scene.time_of_day,
+        shot=scene.shot,
+        camera=scene.camera,
         status=record.status,
         state=state,
         approved=record.approved,

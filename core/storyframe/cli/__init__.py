@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from storyframe.cli import info, projects
+from storyframe.cli import info, projects, review
 from storyframe.cli.base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -50,4 +50,5 @@ __all__ = [
     "info",
     "main",
     "projects",
+    "review",
 ]
