@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from storyframe.cli import info, projects, review
+from storyframe.cli import export, info, projects, review
 from storyframe.cli.base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -47,6 +47,7 @@ __all__ = [
     "EXIT_PROJECT",
     "EXIT_USAGE",
     "cli",
+    "export",
     "info",
     "main",
     "projects",

@@ -188,6 +188,7 @@ def edit(ctx: click.Context, /, project_dir: Path, number: int, **changes: str |
             hint="Give at least one of --title, --description, --prompt, --shot, --camera.",
         )
     project = Project(project_dir)
+    project.load()  # a missing or broken project is refused before the lock makes a folder
     with project.lock():
         board = project.load()
         (record,) = pick(board, project, (number,))
@@ -222,6 +223,7 @@ def _set_approval(
 
     state_of(ctx)
     project = Project(project_dir)
+    project.load()  # a missing or broken project is refused before the lock makes a folder
     with project.lock():
         board = project.load()
         records = pick(board, project, numbers)
