@@ -186,7 +186,7 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         provider=record.provider or "",
         model=record.model or "",
         seed=record.seed,
-        cost=_money(record.cost or 0.0),
+        cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
     )
