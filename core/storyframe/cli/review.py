@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +93,16 @@ def scene_dict(record: SceneRecord, project: Project) -> dict[str, Any]:
     }
 
 
+def _cost(cost: float | None) -> str:
+    if cost is None:
+        return ""
+    return f"${cost:.4f}" if cost else "$0"
+
+
+def _width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((88, 24)).columns))
+
+
 def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> None:
     data = scene_dict(record, project)
     status = data["status"] if record.approved else f"{data['status']}, not approved"
@@ -98,7 +110,7 @@ def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> No
     rows = [
         ("status", status),
         ("provider", " ".join(p for p in (data["provider"], data["model"]) if p)),
-        ("cost", f"${data['cost']:.4f}" if data["cost"] else ""),
+        ("cost", _cost(data["cost"])),
         ("seed", "" if data["seed"] is None else str(data["seed"])),
         ("image", data["image"] or ""),
         ("shot", data["shot"]),
@@ -117,7 +129,13 @@ def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> No
         ("Prompt sent", data["prompt"] if data["prompt"] != data["image_prompt"] else ""),
     ):
         if text:
-            click.echo(f"\n{label}:\n  {text}")
+            click.echo(f"\n{label}:")
+            for paragraph in text.splitlines() or [""]:
+                click.echo(
+                    textwrap.fill(
+                        paragraph, width=_width(), initial_indent="  ", subsequent_indent="  "
+                    )
+                )
 
 
 @cli.command()
