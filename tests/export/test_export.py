@@ -56,7 +56,7 @@ def test_pdf_page_count(project: Path, tmp_path: Path, per_page: int, pages: int
     text = reader.pages[0].extract_text()
     assert "Scene 1" in text or "1." in text
     if per_page == 1:
-        assert "not drawn (failed)" in reader.pages[2].extract_text()
+        assert "not drawn: failed" in reader.pages[2].extract_text()
         assert '"curly" - and \u00e9, ?' in reader.pages[1].extract_text()
         assert len(reader.pages[0].images) == 1
 

@@ -32,7 +32,7 @@ class Page:
     number: int
     title: str
     caption: str
-    framing: str  # "wide · low angle", or ""
+    framing: str  # "Shot: wide · Camera: low angle", or ""
     image: Path | None  # None: not drawn (or the file is missing)
     status: str  # why there is no image: "not drawn", "failed", "image missing", ...
 
@@ -62,9 +62,9 @@ def collect(board: Storyboard, project: Project) -> Pages:
         elif record.status == "done":
             status = "image missing"
         elif record.status == "failed":
-            status = f"{NOT_DRAWN} (failed)"
+            status = f"{NOT_DRAWN}: failed"
         elif not record.approved:
-            status = f"{NOT_DRAWN} (not approved)"
+            status = f"{NOT_DRAWN}: not approved"
         else:
             status = NOT_DRAWN
         pages.append(
@@ -72,7 +72,11 @@ def collect(board: Storyboard, project: Project) -> Pages:
                 number=scene.number,
                 title=scene.title,
                 caption=scene.description,
-                framing=" · ".join(p for p in (scene.shot, scene.camera) if p),
+                framing=" · ".join(
+                    f"{label}: {value}"
+                    for label, value in (("Shot", scene.shot), ("Camera", scene.camera))
+                    if value
+                ),
                 image=image,
                 status=status,
             )

@@ -9,7 +9,6 @@ from xml.etree import ElementTree
 from storyframe.export import Page, Pages, open_image
 
 COMIC_INFO = "ComicInfo.xml"
-_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def page_name(index: int) -> str:
@@ -22,7 +21,6 @@ def comic_info(pages: Pages, sizes: list[tuple[int, int, int]]) -> bytes:
 
     ``sizes`` holds (width, height, bytes) of each page image, in order.
     """
-    ElementTree.register_namespace("xsi", _XSI)
     root = ElementTree.Element("ComicInfo")
     ElementTree.SubElement(root, "Title").text = pages.title
     ElementTree.SubElement(root, "Summary").text = " / ".join(

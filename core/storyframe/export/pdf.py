@@ -77,31 +77,32 @@ def _running_head(pdf: FPDF, title: str, where: str) -> None:
     pdf.cell(pdf.epw / 2, 5, latin1(where), align="R")
 
 
-def _image(pdf: FPDF, page: Page, pages: Pages, x: float, y: float, w: float, h: float) -> None:
-    """The scene's picture fitted into the box, centred, with a hairline; or a plain frame."""
+def _image(pdf: FPDF, page: Page, pages: Pages, x: float, y: float, w: float, h: float) -> float:
+    """The scene's picture fitted into the box at its top, centred across, with a hairline; or
+    a plain frame. Returns the height used."""
     if page.image is None:
-        _placeholder(pdf, page, pages, x, y, w, h)
-        return
+        return _placeholder(pdf, page, pages, x, y, w, h)
     image = open_image(page, pages.width, pages.height)
     image.thumbnail((MAX_PIXELS, MAX_PIXELS))
     scale = min(w / image.width, h / image.height)
     width, height = image.width * scale, image.height * scale
-    left, top = x + (w - width) / 2, y + (h - height) / 2
+    left, top = x + (w - width) / 2, y
     data = io.BytesIO()
     image.save(data, "JPEG", quality=88)
     pdf.image(data, left, top, width, height)
     pdf.set_draw_color(200, 192, 180)
     pdf.set_line_width(0.2)
     pdf.rect(left, top, width, height)
+    return height
 
 
 def _placeholder(
     pdf: FPDF, page: Page, pages: Pages, x: float, y: float, w: float, h: float
-) -> None:
+) -> float:
     """A grey frame of the picture's shape saying why there is no picture (as text)."""
     scale = min(w / pages.width, h / pages.height)
     width, height = pages.width * scale, pages.height * scale
-    left, top = x + (w - width) / 2, y + (h - height) / 2
+    left, top = x + (w - width) / 2, y
     pdf.set_fill_color(236, 232, 224)
     pdf.set_draw_color(170, 162, 150)
     pdf.set_line_width(0.3)
@@ -111,6 +112,7 @@ def _placeholder(
     pdf.set_font("Helvetica", "", size)
     pdf.set_xy(left, top + height / 2 - size * 0.25)
     pdf.cell(width, size * 0.5, latin1(page.status), align="C")
+    return height
 
 
 def _text(
@@ -139,8 +141,7 @@ def _scene_page(pdf: FPDF, page: Page, pages: Pages) -> None:
     used += _text(pdf, page.title, MARGIN, top + used + 1, pdf.epw, 17, 2, style="B") + 3
     caption_room = 34.0
     box_h = pdf.eph - 4 - used - caption_room
-    _image(pdf, page, pages, MARGIN, top + used, pdf.epw, box_h)
-    y = top + used + box_h + 4
+    y = top + used + _image(pdf, page, pages, MARGIN, top + used, pdf.epw, box_h) + 4
     if page.framing:
         pdf.set_text_color(*MUTED)
         y += _text(pdf, page.framing, MARGIN, y, pdf.epw, 9, 1) + 1
@@ -159,8 +160,7 @@ def _sheet(pdf: FPDF, group: list[Page], pages: Pages, columns: int, rows: int) 
         x = MARGIN + column * (cell_w + gap)
         y = top + row * (cell_h + gap)
         box_h = cell_h - text_room
-        _image(pdf, page, pages, x, y, cell_w, box_h)
-        y += box_h + 2
+        y += _image(pdf, page, pages, x, y, cell_w, box_h) + 2
         pdf.set_text_color(*INK)
         y += _text(pdf, f"{page.number}. {page.title}", x, y, cell_w, 10, 1, style="B")
         if page.framing:
