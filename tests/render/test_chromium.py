@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -73,7 +74,9 @@ def test_screenshots(tmp_path: Path, sample: SimpleNamespace) -> None:
             assert colours is None or len(colours) > 50
 
 
-def test_layout_on_phone_and_desktop(tmp_path: Path, sample: SimpleNamespace) -> None:
+def test_layout_on_phone_and_desktop(
+    tmp_path: Path, sample: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Eight character cards and two notes (a real run's header) must not push scene 1 off the
     phone's first screen; no sideways scrolling; the panel grid packs more columns."""
     root = tmp_path / "project"
@@ -86,11 +89,10 @@ def test_layout_on_phone_and_desktop(tmp_path: Path, sample: SimpleNamespace) ->
     board.record(2).scene.shot, board.record(2).scene.camera = "wide", "low angle"
     write_html(board, root)
     script = load_script()
-    browser = script.find_chromium()
-    assert browser is not None
 
-    phone = script.probe(browser, root / "index.html", 390, 844, 60.0)
-    desktop = script.probe(browser, root / "index.html", 1280, 900, 60.0)
+    assert script.main([str(root), "--probe"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    phone, desktop = measured["phone"], measured["desktop"]
 
     assert phone["viewport"] == [390, 844] and desktop["viewport"] == [1280, 900]
     assert 0 < phone["first_scene_top"] < 844, phone
