@@ -70,6 +70,8 @@ class Scene(_Model):
     characters: list[str] = Field(default_factory=list)
     place: str = ""
     time_of_day: str = ""
+    shot: str = ""  # framing: "wide", "medium", "close-up", "extreme close-up", ...
+    camera: str = ""  # camera angle: "eye level", "low angle", "over the shoulder", ...
 
     @field_validator("title", "image_prompt")
     @classmethod

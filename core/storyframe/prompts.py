@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from storyframe.models import ImageRequest, Scene, StoryAnalysis, Style
 
@@ -41,9 +42,42 @@ def character_looks(scene: Scene, analysis: StoryAnalysis | None) -> list[str]:
     return looks
 
 
+def _says(prompt: str, phrase: str) -> bool:
+    """Whether ``prompt`` holds ``phrase`` as whole words, case-insensitively."""
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", prompt, re.IGNORECASE) is not None
+
+
+def framing(scene: Scene) -> str:
+    """``"wide shot, low angle"`` from the scene's shot and camera, minus what its prompt says.
+
+    A shot gains the word "shot" ("close-up" -> "close-up shot"). A part is left out when the
+    prompt already holds it: the phrase as it would be added, or the value itself when that is
+    distinctive (several words or hyphenated: "close-up", "low angle", not a bare "wide").
+    """
+    parts = []
+    prompt = scene.image_prompt
+    for value, is_shot in ((scene.shot, True), (scene.camera, False)):
+        value = " ".join(value.split()).strip(" ,.;")
+        if not value:
+            continue
+        phrase = f"{value} shot" if is_shot and not _says(value, "shot") else value
+        distinctive = " " in value or "-" in value
+        if _says(prompt, phrase) or (distinctive and _says(prompt, value)):
+            continue
+        parts.append(phrase)
+    return ", ".join(parts)
+
+
+def scene_part(scene: Scene) -> str:
+    """The scene's own part of the prompt: its framing, then its image prompt."""
+    prompt = scene.image_prompt.strip().rstrip(".")
+    front = framing(scene)
+    return f"{front}, {prompt}" if front else prompt
+
+
 def compose_prompt(scene: Scene, style: Style, analysis: StoryAnalysis | None) -> str:
-    """The scene's prompt, then the looks of the characters in it, then the style's suffix."""
-    parts = [scene.image_prompt.strip().rstrip(".")]
+    """The scene's framing and prompt, the looks of the characters in it, the style's suffix."""
+    parts = [scene_part(scene)]
     looks = character_looks(scene, analysis)
     if looks:
         parts.append("; ".join(looks))
@@ -74,5 +108,5 @@ def build_request(
         style=style,
         # The scene's own part of the prompt, so a provider that must shorten the prompt can cut
         # there and keep the character looks and the style suffix.
-        params={"scene_prompt": scene.image_prompt},
+        params={"scene_prompt": scene_part(scene)},
     )

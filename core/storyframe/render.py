@@ -44,6 +44,8 @@ class SceneView:
     characters: list[tuple[str, str]]
     place: str
     time_of_day: str
+    shot: str
+    camera: str
     status: str
     state: str  # "done", "failed", "pending", "skipped", "missing"
     approved: bool
@@ -76,7 +78,7 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
     counts = {state: sum(1 for s in scenes if s.state == state) for state in _STATES}
     return template.render(
         board=board,
-        title=_title(board),
+        title=story_title(board),
         style=board.settings.style,
         scenes=scenes,
         counts={state: n for state, n in counts.items() if n},
@@ -127,7 +129,8 @@ def _in_order(board: Storyboard) -> list[SceneRecord]:
     return sorted(board.scenes, key=lambda record: record.scene.number)
 
 
-def _title(board: Storyboard) -> str:
+def story_title(board: Storyboard) -> str:
+    """The story's title: recorded, else from the analysis, else from the file name."""
     if board.story.title.strip():
         return board.story.title.strip()
     if board.analysis and board.analysis.title.strip():
@@ -171,6 +174,8 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         characters=characters,
         place=scene.place,
         time_of_day=scene.time_of_day,
+        shot=scene.shot,
+        camera=scene.camera,
         status=record.status,
         state=state,
         approved=record.approved,
@@ -181,17 +186,17 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         provider=record.provider or "",
         model=record.model or "",
         seed=record.seed,
-        cost=_money(record.cost or 0.0),
+        cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
     )
 
 
-def _relative_src(path: str, project_dir: Path) -> str | None:
-    """A URL for an image path from the manifest, or None if it is unsafe or missing.
+def local_image(path: str, project_dir: Path) -> Path | None:
+    """The file of an image path from the manifest, or None if it is unsafe or missing.
 
-    Only relative paths that stay inside the project folder are linked; anything else (absolute
-    paths, ``..``, URLs) could point the page somewhere the project does not own.
+    Only relative paths that stay inside the project folder count; anything else (absolute
+    paths, ``..``, URLs) could point somewhere the project does not own.
     """
     posix = PurePosixPath(path.replace("\\", "/"))
     if not path or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
@@ -200,7 +205,14 @@ def _relative_src(path: str, project_dir: Path) -> str | None:
     local = (root / Path(*posix.parts)).resolve()
     if not local.is_relative_to(root) or not local.is_file():
         return None
-    return quote(posix.as_posix())
+    return local
+
+
+def _relative_src(path: str, project_dir: Path) -> str | None:
+    """A URL for an image path from the manifest, or None if it is unsafe or missing."""
+    if local_image(path, project_dir) is None:
+        return None
+    return quote(PurePosixPath(path.replace("\\", "/")).as_posix())
 
 
 def _image_providers(scenes: list[SceneView]) -> list[tuple[str, int]]:
@@ -232,4 +244,4 @@ def _money(amount: float) -> str:
     return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}".rstrip("0").rstrip(".")
 
 
-__all__ = ["ImageView", "SceneView", "render_html", "write_html"]
+__all__ = ["ImageView", "SceneView", "local_image", "render_html", "story_title", "write_html"]

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from storyframe.cli import info, install, keys, projects
+from storyframe.cli import export, info, install, keys, projects, review
 from storyframe.cli.base import (
     EXIT_DEGRADED,
     EXIT_ERROR,
@@ -49,9 +49,11 @@ __all__ = [
     "EXIT_PROJECT",
     "EXIT_USAGE",
     "cli",
+    "export",
     "info",
     "install",
     "keys",
     "main",
     "projects",
+    "review",
 ]

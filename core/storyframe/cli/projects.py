@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,19 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
+ASPECTS = ("16:9", "3:2", "4:3", "1:1", "2:3", "9:16")
+
+
+def aspect_size(aspect: str, long_side: int) -> tuple[int, int]:
+    """WIDTHxHEIGHT for ``aspect`` (``"16:9"``) whose long side is ``long_side``.
+
+    The short side is rounded to a multiple of 8 (what image models accept), at least 64.
+    """
+    across, down = (int(part) for part in aspect.split(":"))
+    short = max(64, round(long_side * min(across, down) / max(across, down) / 8) * 8)
+    return (long_side, short) if across >= down else (short, long_side)
+
+
 def _chain_option(value: str | None, option: str) -> list[str] | None:
     """The provider names of a comma-separated ``option``; ``None`` when it is not given."""
     if value is None:
@@ -65,6 +79,11 @@ def story_options(func: F) -> F:
         ),
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Story seed."),
         click.option("--size", help="Image size as WIDTHxHEIGHT (default: the style's)."),
+        click.option(
+            "--aspect",
+            type=click.Choice(ASPECTS),
+            help="Image shape; the long side is the style's. Not with --size.",
+        ),
         click.option("--encoding", help="The story file's text encoding (default utf-8)."),
         click.option("--force", is_flag=True, help="Start the project over."),
         click.option("-q", "--quiet", is_flag=True, help="No progress output."),
@@ -87,6 +106,7 @@ class Prepared(NamedTuple):
 
 def _prepare(state: State, options: dict[str, Any]) -> Prepared:
     """Load config, story and settings for ``run`` and ``scenes``; every check before any work."""
+    from storyframe.errors import InputError
     from storyframe.models import RunSettings
     from storyframe.project import Project
     from storyframe.prompts import story_seed
@@ -94,6 +114,10 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
     from storyframe.story import read_story
 
     config = state.config()
+    if options.get("size") and options.get("aspect"):
+        raise InputError(
+            "--size and --aspect both set the image size.", hint="Give only one of them."
+        )
     size = _parse_size(options.get("size"))
     story = read_story(
         options["story"],
@@ -106,6 +130,9 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
         config.run.width or style.width,
         config.run.height or style.height,
     )
+    if options.get("aspect"):
+        width, height = aspect_size(options["aspect"], max(width, height))
+
     text_chain = _chain_option(options.get("text_provider"), "--text-provider")
     image_chain = _chain_option(options.get("image_provider"), "--image-provider")
     text_slots = registry.text_slots(text_chain, origin="--text-provider")
@@ -125,8 +152,9 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
     return Prepared(config, registry, story, settings, Project(folder))
 
 
-def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
+def _finish(summary: Any, *, as_json: bool, quiet: bool, asked: tuple[int, ...] = ()) -> None:
     """Print the summary; exit 4 when scenes failed, 5 when fallbacks did work (degraded)."""
+    unapproved = sorted(summary.unapproved)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     elif not quiet:
@@ -136,11 +164,24 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
             line += f"; {summary.degradation()}"
         if summary.kept:
             line += f" ({len(summary.kept)} kept from before)"
+        if unapproved:
+            line += f", {len(unapproved)} not approved"
+
         if summary.recovered:
             line += f" ({len(summary.recovered)} recovered, paid for in an earlier run)"
         if summary.cost:
             line += f", cost ${summary.cost:.4f}"
         click.echo(f"{line}. Storyboard: {summary.project / 'index.html'}")
+    refused = [n for n in unapproved if n in asked]
+    if refused:
+        numbers = " ".join(map(str, refused))
+        plural = "s" if len(refused) > 1 else ""
+        click.echo(
+            f"scene{plural} {', '.join(map(str, refused))} {'are' if plural else 'is'} not "
+            f"approved; run `storyframe approve {shlex.quote(str(summary.project))} {numbers}` "
+            "first.",
+            err=True,
+        )
     if summary.failed:
         for number, error in sorted(summary.failed.items()):
             click.echo(f"Error: scene {number} failed: {error}", err=True)
@@ -212,8 +253,8 @@ def run(ctx: click.Context, /, **options: Any) -> None:
 def scenes(ctx: click.Context, /, **options: Any) -> None:
     """Write the scenes of STORY into a project for review, without drawing.
 
-    Edit titles and prompts in storyboard.json (or set "approved": false), then run
-    `storyframe images FOLDER`.
+    Review with `storyframe show`, `edit`, `approve` and `reject` (or edit storyboard.json), then
+    run `storyframe images FOLDER`.
     """
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
@@ -325,7 +366,7 @@ def images(
             )
     finally:
         reporter.close()
-    _finish(summary, as_json=as_json, quiet=quiet)
+    _finish(summary, as_json=as_json, quiet=quiet, asked=scene_numbers)
 
 
 @cli.command()
