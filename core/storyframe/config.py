@@ -11,9 +11,17 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from storyframe.errors import ConfigError
 from storyframe.providers import Provider, ProviderConfig
@@ -55,7 +63,9 @@ class ImageSection(_Section):
 class RunSection(_Section):
     """``[run]``: defaults for ``storyframe run``; command-line options override them."""
 
-    scenes: int = Field(default=6, ge=1, le=200)
+    scenes: Annotated[int, Field(ge=1, le=200)] | Literal["auto"] = 6
+    auto_min: int = Field(default=4, ge=1, le=200)
+    auto_max: int = Field(default=24, ge=1, le=200)
     style: str = "cinematic"
     seed: int | None = Field(default=None, ge=0)
     width: int | None = Field(default=None, ge=64, le=4096)
@@ -64,6 +74,12 @@ class RunSection(_Section):
     out_dir: str = "out"
     max_story_bytes: int = Field(default=20_000_000, ge=1)
     encoding: str = "utf-8"
+
+    @model_validator(mode="after")
+    def _auto_range(self) -> RunSection:
+        if self.auto_min > self.auto_max:
+            raise ValueError("auto_min must not be more than auto_max")
+        return self
 
 
 class Config(_Section):

@@ -8,7 +8,7 @@ The flow::
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -70,6 +70,9 @@ class Scene(_Model):
     characters: list[str] = Field(default_factory=list)
     place: str = ""
     time_of_day: str = ""
+    source_start: int | None = Field(default=None, ge=0)
+    source_end: int | None = Field(default=None, ge=0)
+    """The passage the scene shows, as character offsets into the story (if known)."""
 
     @field_validator("title", "image_prompt")
     @classmethod
@@ -160,6 +163,19 @@ class Usage(_Model):
         self.cost = round(self.cost + other.cost, 8)
 
 
+class TextCall(_Model):
+    """One call a text provider made: what for, and what it cost."""
+
+    provider: str
+    purpose: str
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    finish_reason: str | None = None
+
+
 class ImageFile(_Model):
     """An image stored in the project folder."""
 
@@ -203,7 +219,8 @@ class StoryInfo(_Model):
 class RunSettings(_Model):
     """The settings that shape a project's output; a resume must use the same ones."""
 
-    scenes: int = Field(ge=1)
+    scenes: Annotated[int, Field(ge=1)] | Literal["auto"]
+    """A count, or "auto": as many as the analysis recommends (the manifest's scenes count)."""
     style: str
     seed: int = Field(ge=0)
     width: int = Field(ge=64, le=4096)
@@ -224,6 +241,7 @@ class Storyboard(_Model):
     analysis: StoryAnalysis | None = None
     text_provider: str | None = None
     text_usage: Usage = Field(default_factory=Usage)
+    text_calls: list[TextCall] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
 
@@ -254,5 +272,6 @@ __all__ = [
     "StoryInfo",
     "Storyboard",
     "Style",
+    "TextCall",
     "Usage",
 ]

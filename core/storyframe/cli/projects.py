@@ -28,6 +28,23 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
+class SceneCount(click.ParamType):  # type: ignore[type-arg]
+    """``-n``: a number of scenes from 1 to 200, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= 200:
+            self.fail(f"{value!r} is not a number of scenes from 1 to 200, nor 'auto'.", param, ctx)
+        return number
+
+
 def _chain_option(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -38,7 +55,9 @@ def story_options(func: F) -> F:
     """Options shared by ``run`` and ``scenes``."""
     decorators = [
         click.argument("story", type=click.Path(path_type=Path)),
-        click.option("-n", "--scenes", type=click.IntRange(1, 200), help="Number of scenes."),
+        click.option(
+            "-n", "--scenes", type=SceneCount(), help="Number of scenes, or 'auto' (1-200)."
+        ),
         click.option("--style", help="Visual style (see `storyframe styles`)."),
         click.option(
             "-o", "--out", type=click.Path(path_type=Path), help="Project folder to write."
@@ -117,6 +136,8 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool) -> None:
             line += f" ({len(summary.kept)} kept from before)"
         if summary.cost:
             line += f", cost ${summary.cost:.4f}"
+            if summary.text_cost:
+                line += f" (text ${summary.text_cost:.4f})"
         click.echo(f"{line}. Storyboard: {summary.project / 'index.html'}")
     if summary.failed:
         for number, error in sorted(summary.failed.items()):
@@ -146,9 +167,11 @@ def run(ctx: click.Context, /, **options: Any) -> None:
 
     async def go() -> Any:
         board = await pipeline.write_scenes(story, project, settings, force=options["force"])
-        return await pipeline.draw(
+        summary = await pipeline.draw(
             project, board, concurrency=options.get("concurrency"), redraw=options["force"]
         )
+        summary.text_cost = board.text_usage.cost
+        return summary
 
     try:
         with project.lock():
