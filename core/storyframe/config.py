@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -19,11 +19,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from storyframe.errors import ConfigError
+from storyframe.models import SceneCount
 from storyframe.providers import Provider, ProviderConfig
 from storyframe.secrets import register_secret
 
@@ -63,7 +64,7 @@ class ImageSection(_Section):
 class RunSection(_Section):
     """``[run]``: defaults for ``storyframe run``; command-line options override them."""
 
-    scenes: Annotated[int, Field(ge=1, le=200)] | Literal["auto"] = 6
+    scenes: SceneCount = 6
     auto_min: int = Field(default=4, ge=1, le=200)
     auto_max: int = Field(default=24, ge=1, le=200)
     style: str = "cinematic"
@@ -75,11 +76,12 @@ class RunSection(_Section):
     max_story_bytes: int = Field(default=20_000_000, ge=1)
     encoding: str = "utf-8"
 
-    @model_validator(mode="after")
-    def _auto_range(self) -> RunSection:
-        if self.auto_min > self.auto_max:
-            raise ValueError("auto_min must not be more than auto_max")
-        return self
+    @field_validator("auto_max")
+    @classmethod
+    def _auto_range(cls, value: int, info: ValidationInfo) -> int:
+        if value < info.data.get("auto_min", 1):
+            raise ValueError("must not be less than auto_min")
+        return value
 
 
 class Config(_Section):

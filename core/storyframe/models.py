@@ -10,11 +10,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
 
 SCHEMA_VERSION = 1
 
 SceneStatus = Literal["pending", "done", "failed"]
+
+
+def _scene_count(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 200:
+        return value
+    raise ValueError('must be an integer from 1 to 200, or "auto"')
+
+
+SceneCount = Annotated[int | Literal["auto"], PlainValidator(_scene_count)]
+"""A number of scenes (1 to 200), or "auto" for the count the story's analysis recommends."""
 
 
 def utcnow() -> datetime:
@@ -219,7 +231,7 @@ class StoryInfo(_Model):
 class RunSettings(_Model):
     """The settings that shape a project's output; a resume must use the same ones."""
 
-    scenes: Annotated[int, Field(ge=1)] | Literal["auto"]
+    scenes: SceneCount
     """A count, or "auto": as many as the analysis recommends (the manifest's scenes count)."""
     style: str
     seed: int = Field(ge=0)
@@ -266,6 +278,7 @@ __all__ = [
     "ImageRequest",
     "RunSettings",
     "Scene",
+    "SceneCount",
     "SceneRecord",
     "SceneStatus",
     "StoryAnalysis",

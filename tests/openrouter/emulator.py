@@ -6,11 +6,20 @@ real service (401 "No auth credentials found" / "User not found."), and answers 
 like the real ones (``gen-<unix>-<rand>`` ids, ``provider``, ``native_finish_reason``, full
 ``usage`` with ``cost``).
 
-By default it answers scene requests with N valid scenes (N read from the request's schema
-description or prompt, "exactly N scenes"), analysis requests with a valid analysis, image
-requests (``modalities`` with "image") with a tiny PNG data URL, and anything else with a short
-plain-text prompt. Scripted behaviours, queued with :meth:`OpenRouterEmulator.push`, replace the
-default for the next authenticated requests, one each, in order::
+It knows the limits of the models in :data:`MODELS` (served by ``GET /models`` with
+``context_length`` and ``top_provider.max_completion_tokens``) and enforces them like the real
+service: a prompt plus ``max_tokens`` over the context is the pre-flight HTTP 400 "maximum context
+length", ``max_tokens`` over the output limit is the upstream's 400, and an answer longer than
+``max_tokens`` is cut off with ``finish_reason: "length"``. Tokens are counted as UTF-8 bytes / 4.
+
+By default it answers like a (very literal) model, from the text it is sent: whole-story
+requests (analysis plus scenes) and beat requests pick evenly spaced paragraphs of the
+``<story>`` block, batch requests write one scene per ``<item>`` from its passage, so answers
+are deterministic and every scene differs. The older scene requests get N valid scenes (N read
+from "exactly N scenes"), analysis requests a fixed analysis, image requests (``modalities``
+with "image") a tiny PNG data URL, and anything else a short plain-text prompt. ``latency``
+delays every chat answer. Scripted behaviours, queued with :meth:`OpenRouterEmulator.push`,
+replace the default for the next authenticated requests, one each, in order::
 
     emulator = OpenRouterEmulator()
     base_url = await emulator.start()          # http://127.0.0.1:PORT/api/v1
@@ -39,6 +48,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.openrouter.literal_model import derive_answer
+
 DEFAULT_KEY = "emulator-test-key-0000"
 """The key the emulator accepts unless told otherwise (not shaped like a real key)."""
 
@@ -64,9 +75,13 @@ class Recorded:
 class OpenRouterEmulator:
     """A scriptable stand-in for the OpenRouter API on 127.0.0.1 (port chosen by the OS)."""
 
-    def __init__(self, api_key: str = DEFAULT_KEY, *, upstream: str = "OpenAI") -> None:
+    def __init__(
+        self, api_key: str = DEFAULT_KEY, *, upstream: str = "OpenAI", latency: float = 0.0
+    ) -> None:
         self.api_key = api_key
         self.upstream = upstream
+        self.latency = latency
+        self.models: dict[str, ModelSpec] = dict(MODELS)
         self.requests: list[Recorded] = []
         self.script: deque[Behaviour] = deque()
         self.key_data: dict[str, Any] = {
@@ -160,11 +175,51 @@ class OpenRouterEmulator:
         failure = self._auth_failure(request)
         if failure is not None:
             return failure
+        if self.latency:
+            await self.sleep(self.latency)
+        if isinstance(body, dict):
+            refusal = self._limit_failure(body)
+            if refusal is not None:
+                return refusal
         if self.script:
             return await self.script.popleft()(self, request, body)
         if not isinstance(body, dict) or not body.get("messages"):
             return error_response(400, 'Input required: specify "prompt" or "messages"')
         return self.answer(body)
+
+    def _limit_failure(self, body: dict[str, Any]) -> web.Response | None:
+        spec = self.models.get(str(body.get("model")))
+        if spec is None:
+            return None
+        asked = body.get("max_tokens") or body.get("max_completion_tokens")
+        prompt = prompt_tokens(body)
+        output = asked if isinstance(asked, int) else 0
+        if prompt + output > spec.context_length:
+            detail = f"{prompt} of text input" + (f", {output} in the output" if output else "")
+            message = (
+                f"This endpoint's maximum context length is {spec.context_length} tokens. "
+                f"However, you requested about {prompt + output} tokens ({detail}). Please "
+                "reduce the length of either one, or use the context-compression plugin to "
+                "compress your prompt automatically."
+            )
+            payload = {
+                "error": {"message": message, "code": 400, "metadata": {"provider_name": None}}
+            }
+            return web.json_response(payload, status=400)
+        if output > spec.max_output:
+            raw = json.dumps(
+                {
+                    "error": {
+                        "message": f"max_tokens is too large: {output}. This model supports at "
+                        f"most {spec.max_output} completion tokens, whereas you provided {output}.",
+                        "type": "invalid_request_error",
+                    }
+                }
+            )
+            return error_response(
+                400, "Provider returned error", raw=raw, provider_name=self.upstream
+            )
+        return None
 
     async def _key(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
@@ -177,9 +232,21 @@ class OpenRouterEmulator:
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         await self._record(request)
-        return web.json_response(
-            {"data": [{"id": "openai/gpt-4o-mini", "supported_parameters": ["structured_outputs"]}]}
-        )
+        data = [
+            {
+                "id": model,
+                "context_length": spec.context_length,
+                "pricing": {"prompt": str(spec.prompt_price), "completion": str(spec.output_price)},
+                "top_provider": {
+                    "context_length": spec.context_length,
+                    "max_completion_tokens": spec.max_output,
+                    "is_moderated": True,
+                },
+                "supported_parameters": ["structured_outputs", "max_tokens", "response_format"],
+            }
+            for model, spec in self.models.items()
+        ]
+        return web.json_response({"data": data, "total_count": len(data)})
 
     # --- default answers ---------------------------------------------------------------------
 
@@ -190,7 +257,10 @@ class OpenRouterEmulator:
         images = None
         if content is None:
             kind = request_kind(body)
-            if kind == "scenes":
+            derived = derive_answer(kind, body)
+            if derived is not None:
+                content = json.dumps(derived)
+            elif kind == "scenes":
                 content = json.dumps({"scenes": make_scenes(scene_count(body))})
             elif kind == "analysis":
                 content = json.dumps(ANALYSIS)
@@ -205,11 +275,56 @@ class OpenRouterEmulator:
                     "A young woman in a green cloak stands at the edge of a misty pine forest at "
                     "dawn, golden light through the trees, wide shot."
                 )
-        return web.json_response(
-            completion(
-                body, content, finish_reason=finish_reason, images=images, upstream=self.upstream
-            )
+        spec = self.models.get(str(body.get("model")))
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if content is not None and isinstance(limit, int) and count_tokens(content) > limit:
+            content, finish_reason = content[: limit * 4], "length"
+        payload = completion(
+            body, content, finish_reason=finish_reason, images=images, upstream=self.upstream
         )
+        usage = payload["usage"]
+        usage["prompt_tokens"] = prompt_tokens(body)
+        usage["completion_tokens"] = count_tokens(content or "")
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if spec is not None:
+            usage["cost"] = round(
+                usage["prompt_tokens"] * spec.prompt_price
+                + usage["completion_tokens"] * spec.output_price,
+                10,
+            )
+        return web.json_response(payload)
+
+
+# --- models and tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model's limits and prices (USD per token)."""
+
+    context_length: int
+    max_output: int
+    prompt_price: float
+    output_price: float
+
+
+MODELS: dict[str, ModelSpec] = {
+    "openai/gpt-4o-mini": ModelSpec(128_000, 16_384, 0.00000015, 0.0000006),
+    "openai/gpt-3.5-turbo": ModelSpec(16_385, 4096, 0.0000005, 0.0000015),
+}
+"""The models whose limits the emulator enforces (others are served without limits)."""
+
+
+def count_tokens(text: str) -> int:
+    """The emulator's token count: UTF-8 bytes / 4, rounded up."""
+    return -(-len(text.encode()) // 4)
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """The prompt's tokens: every message's content plus the response format."""
+    parts = [str(m.get("content") or "") for m in body.get("messages") or []]
+    parts.append(json.dumps(body.get("response_format") or {}))
+    return sum(count_tokens(p) for p in parts)
 
 
 # --- bodies ---------------------------------------------------------------------------------
@@ -315,6 +430,9 @@ def request_kind(body: dict[str, Any]) -> str:
     """``scenes``, ``analysis``, ``image`` or ``text``, from the request's shape."""
     fmt = body.get("response_format") or {}
     name = (fmt.get("json_schema") or {}).get("name", "")
+    for kind in ("story", "beats", "batch"):
+        if name.endswith(kind):
+            return kind
     if "scene" in name:
         return "scenes"
     if "analysis" in name:
@@ -335,14 +453,58 @@ def scene_count(body: dict[str, Any]) -> int:
     return 3
 
 
+_ACTIONS = (
+    "walks slowly",
+    "kneels beside a stream",
+    "climbs a mossy rock",
+    "reads a folded letter",
+    "carries a basket of apples",
+    "waves at a passing cart",
+    "shelters under an oak",
+    "feeds a grey goose",
+    "lights a small lantern",
+    "crosses a wooden bridge",
+    "gathers dry kindling",
+    "rests against a stone wall",
+)
+_PLACES = (
+    "through a pine forest",
+    "near a mill pond",
+    "on a windy hill",
+    "inside a thatched cottage",
+    "at a village well",
+    "along a muddy lane",
+    "in a walled garden",
+    "by a ruined chapel",
+    "at a market square",
+    "under a birch grove",
+    "beside a frozen lake",
+    "in a hay barn",
+)
+_LIGHT = (
+    "soft morning light, wide shot",
+    "golden dusk glow, close-up",
+    "grey overcast noon, medium shot",
+    "blue moonlight, low angle",
+    "warm firelight, over the shoulder",
+    "hazy sunrise, aerial view",
+    "bright midday sun, full figure",
+    "stormy twilight, dutch angle",
+    "candle glow, tight framing",
+    "pale winter light, long shot",
+    "dappled shade, eye level",
+    "red sunset, silhouette",
+)
+
+
 def make_scenes(n: int) -> list[dict[str, Any]]:
-    """``n`` valid scenes in the wire shape the provider asks for."""
+    """``n`` valid scenes in the wire shape the provider asks for, each a different picture."""
     return [
         {
             "title": f"Scene {i}",
             "description": f"Something happens in part {i} of the story.",
-            "image_prompt": f"Anna, a girl in a red cloak, walks through a pine forest, "
-            f"moment {i}, soft morning light, wide shot",
+            "image_prompt": f"Anna, a girl in a red cloak, {_ACTIONS[i % 12]} "
+            f"{_PLACES[(i * 5) % 12]}, {_LIGHT[(i * 7) % 12]}",
             "characters": ["Anna"],
             "place": "pine forest",
             "time_of_day": "morning",
