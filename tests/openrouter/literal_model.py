@@ -16,7 +16,7 @@ from typing import Any
 _STORY = re.compile(r"<story>\n(.*)\n</story>", re.S)
 _ITEM = re.compile(r'<item ref="(\d+)">(.*?)<passage>\n(.*?)\n</passage>', re.S)
 _QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]?")
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b")
 _COMMON = {
     "The", "And", "But", "She", "Her", "His", "They", "Then", "There", "What", "When", "That",
     "This", "Yes", "Now", "For", "With", "Chapter", "Not", "Well", "Why", "How", "Who", "Here",
@@ -33,7 +33,10 @@ def _user_text(body: dict[str, Any]) -> str:
 
 def paragraphs(text: str) -> list[str]:
     """The text's paragraphs of some substance (headings and one-liners dropped)."""
-    return [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) >= 80]
+    parts = re.split(r"\n\s*\n", text)
+    if len(parts) < 3:  # one paragraph per line
+        parts = text.splitlines()
+    return [p.strip() for p in parts if len(p.strip()) >= 80]
 
 
 def cast(text: str, limit: int = 8) -> list[str]:
@@ -97,7 +100,7 @@ def derive_answer(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
     """The answer for a planner request (``story``, ``beats``, ``batch``), else ``None``."""
     text = _user_text(body)
     if kind == "batch":
-        names = cast(text) + re.findall(r"^- ([A-Z]\w+):", text, re.M)
+        names = re.findall(r"^- ([A-Z]\w+):", text, re.M) or cast(text)  # the given cast only
         return {
             "scenes": [
                 {**scene_from(passage, names), "ref": int(ref)}

@@ -6,7 +6,8 @@ For English prose it lands within a few percent of OpenAI's and Anthropic's toke
 planner keeps every call to ``context_share`` of the window, which absorbs the error.
 
 Chunks end at the strongest boundary available: a chapter heading, a section break
-(``* * *``, ``---``), a blank line between paragraphs, then a sentence end.
+(``* * *``, ``---``), a blank line between paragraphs, a line break (texts that put one
+paragraph on each line), then a sentence end.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ class Chunk:
 
 
 _CHAPTER = re.compile(
-    r"\n[ \t]*\n(?=[ \t]*(?:CHAPTER|Chapter|BOOK|Book|PART|Part)\b[^\n]{0,80}\n)"
-    r"|\n[ \t]*\n(?=[ \t]*[IVXLC]+\.?[ \t]*\n)"
+    r"\n(?=[ \t]*(?:CHAPTER|Chapter|BOOK|Book|PART|Part)\b[^\n]{0,80}\n)"
+    r"|\n(?=[ \t]*[IVXLC]+\.?[ \t]*\n)"
 )
 _SECTION = re.compile(r"\n[ \t]*(?:\*[ \t]*){3,}\n|\n[ \t]*-{3,}[ \t]*\n")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_LINE = re.compile(r"\n")
 _SENTENCE = re.compile(r"(?<=[.!?\u201d\"'])\s+(?=[A-Z\u201c\"'])")
 
 
@@ -61,7 +63,7 @@ def split_story(story: str, max_tokens: int) -> list[Chunk]:
     return [Chunk(i, a, b, story[a:b]) for i, (a, b) in enumerate(pieces)]
 
 
-_LEVELS = (_CHAPTER, _SECTION, _PARAGRAPH, _SENTENCE)
+_LEVELS = (_CHAPTER, _SECTION, _PARAGRAPH, _LINE, _SENTENCE)
 
 
 def _split(story: str, start: int, end: int, budget: int, level: int) -> list[tuple[int, int]]:

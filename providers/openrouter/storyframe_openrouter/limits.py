@@ -58,7 +58,8 @@ def parse_models(payload: Any) -> dict[str, list[int | None]]:
     for item in data if isinstance(data, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
-        top = item.get("top_provider") if isinstance(item.get("top_provider"), dict) else {}
+        top = item.get("top_provider")
+        top = top if isinstance(top, dict) else {}
         context = _int(top.get("context_length")) or _int(item.get("context_length"))
         out[item["id"]] = [context, _int(top.get("max_completion_tokens"))]
     return out

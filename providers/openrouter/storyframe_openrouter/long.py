@@ -16,7 +16,10 @@ calls, as before.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,6 +61,18 @@ from storyframe_openrouter.validate import locate
 if TYPE_CHECKING:
     from storyframe_openrouter.text import OpenRouterTextProvider
 
+_schema = functools.cache(strict_schema)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)]*(?=\s|$)")
+
+
+def quick_counts(story: str) -> tuple[int, int, int]:
+    """Words, sentences and paragraphs by simple patterns, for novels (the heuristic's exact
+    counting takes seconds on a megabyte)."""
+    blocks = [b for b in re.split(r"\n\s*\n", story) if b.strip()]
+    if len(blocks) < 3:
+        blocks = [line for line in story.splitlines() if line.strip()]
+    return len(story.split()), len(_SENTENCE_END.findall(story)), len(blocks)
+
 
 @dataclass
 class Plan:
@@ -93,7 +108,7 @@ async def fits_one_call(provider: OpenRouterTextProvider, story: str, answer: in
 
 async def analyze(provider: OpenRouterTextProvider, story: str) -> StoryAnalysis:
     """The analysis, from the one call that also writes the scenes, or from the beats."""
-    from storyframe_openrouter.text import story_counts, to_analysis
+    from storyframe_openrouter.text import count_mentions, to_analysis
 
     known = _plan(provider, story)
     if known is not None:
@@ -108,7 +123,7 @@ async def analyze(provider: OpenRouterTextProvider, story: str) -> StoryAnalysis
         messages = story_messages(story, None, count, job.scene_range)
         body = provider._body(
             messages,
-            response_format(STORY_SCHEMA_NAME, strict_schema(StoryAnswer)),
+            response_format(STORY_SCHEMA_NAME, _schema(StoryAnswer)),
             max_tokens=await provider.max_tokens(messages, answer),
         )
         whole = await provider._structured(
@@ -118,13 +133,8 @@ async def analyze(provider: OpenRouterTextProvider, story: str) -> StoryAnalysis
         provider.plan = Plan(_sha(story), analysis, scenes=list(whole.scenes))
         return analysis
     beats, answers = await _beats(provider, story)
-    analysis = merge_analysis(answers, story_counts(story))
-    from storyframe_openrouter.text import _mentions
-
-    for character in analysis.characters:
-        character.mentions = sum(
-            _mentions(story, name) for name in (character.name, *character.aliases)
-        )
+    analysis = merge_analysis(answers, quick_counts(story))
+    count_mentions(story, analysis.characters)
     provider.plan = Plan(_sha(story), analysis, beats=beats)
     return analysis
 
@@ -153,7 +163,7 @@ async def _beats(
         expected = budget.ANALYSIS_TOKENS + count * budget.BEAT_TOKENS
         body = provider._body(
             messages,
-            response_format(BEATS_SCHEMA_NAME, strict_schema(BeatsAnswer)),
+            response_format(BEATS_SCHEMA_NAME, _schema(BeatsAnswer)),
             max_tokens=await provider.max_tokens(messages, expected),
         )
         answer = await provider._structured(
@@ -180,7 +190,8 @@ async def generate_scenes(
     from storyframe_openrouter.text import story_counts
 
     plan = _plan(provider, story)
-    fewer_ok = story_counts(story)[1] < n
+    # Only a short story can have fewer sentences than scenes (200 at most).
+    fewer_ok = len(story) < 40_000 and story_counts(story)[1] < n
     if plan is None and await fits_one_call(provider, story, n * budget.SCENE_TOKENS):
         answers = await provider.scenes_alone(story, n, style, analysis)
         specs = _specs_from_answers(story, answers, n, fewer_ok=fewer_ok)
@@ -258,7 +269,7 @@ async def _batch_size(provider: OpenRouterTextProvider) -> int:
 
 async def _write(
     provider: OpenRouterTextProvider,
-    items: list[Item] | tuple[Item, ...] | list[Item],
+    items: Sequence[Item],
     context: list[str],
     purpose: str,
     style: Style,
@@ -269,7 +280,7 @@ async def _write(
     messages = batch_messages(items, analysis, names, context, style)
     body = provider._body(
         messages,
-        response_format(BATCH_SCHEMA_NAME, strict_schema(BatchAnswer)),
+        response_format(BATCH_SCHEMA_NAME, _schema(BatchAnswer)),
         max_tokens=await provider.max_tokens(messages, len(items) * budget.SCENE_TOKENS),
     )
     completion = await provider.complete(body, purpose)
@@ -285,7 +296,7 @@ async def _write(
     return [by_ref.get(item.ref) for item in items]
 
 
-def _cast_for(analysis: StoryAnalysis | None, items: list[Item] | tuple[Item, ...]) -> list[str]:
+def _cast_for(analysis: StoryAnalysis | None, items: Sequence[Item]) -> list[str]:
     """The characters named in the items' beats or passages (all, for a small cast)."""
     if analysis is None:
         return []

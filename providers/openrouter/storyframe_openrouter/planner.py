@@ -54,7 +54,7 @@ def check(specs: list[Spec], analysis: StoryAnalysis | None, style: Style) -> li
         spec.answer = cap_scene(spec.answer)
         spec.problem = "; ".join(scene_problems(spec.answer, analysis=analysis, style=style))
     written = [i for i, s in enumerate(specs) if s.answer is not None and not s.problem]
-    prompts = [specs[i].answer.image_prompt for i in written if specs[i].answer is not None]
+    prompts = [a.image_prompt for i in written if (a := specs[i].answer) is not None]
     for later, earlier in near_duplicates(prompts).items():
         specs[written[later]].problem = (
             f"its image_prompt nearly repeats scene {written[earlier] + 1}'s; show another "

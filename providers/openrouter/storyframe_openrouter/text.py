@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -306,12 +307,31 @@ def bound(text: str, limit: int) -> str:
     return (cut[:space] if space >= limit // 2 else cut).rstrip(" ,;:")
 
 
+@functools.lru_cache(maxsize=2)
 def story_counts(story: str) -> tuple[int, int, int]:
     """Words, sentences and paragraphs, counted the way the heuristic provider counts them."""
     from storyframe.builtins.textsplit import prepare
 
     doc = prepare(story)
     return sum(len(words) for words in doc.words), len(doc.units), doc.paragraph_count
+
+
+def count_mentions(story: str, characters: list[Character]) -> None:
+    """Set each character's ``mentions`` (name and aliases) in one pass over ``story``."""
+    owner = {
+        name.strip().casefold(): c
+        for c in reversed(characters)
+        for name in (c.name, *c.aliases)
+        if name.strip()
+    }
+    for character in characters:
+        character.mentions = 0
+    if not owner:
+        return
+    names = sorted(owner, key=len, reverse=True)
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, names))})(?!\w)", re.I)
+    for match in pattern.finditer(story):
+        owner[match.group(0).casefold()].mentions += 1
 
 
 def _mentions(story: str, name: str) -> int:
