@@ -16,7 +16,7 @@ from typing import Any
 _STORY = re.compile(r"<story>\n(.*)\n</story>", re.S)
 _ITEM = re.compile(r'<item ref="(\d+)">(.*?)<passage>\n(.*?)\n</passage>', re.S)
 _QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]?")
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b")
+_NAME = re.compile(r"\b[A-Z][a-z]+\b")
 _COMMON = {
     "The", "And", "But", "She", "Her", "His", "They", "Then", "There", "What", "When", "That",
     "This", "Yes", "Now", "For", "With", "Chapter", "Not", "Well", "Why", "How", "Who", "Here",
@@ -40,8 +40,8 @@ def paragraphs(text: str) -> list[str]:
 
 
 def cast(text: str, limit: int = 8) -> list[str]:
-    """The names the text repeats most (capitalised words not at a sentence start)."""
-    counts = Counter(m.group(1) for m in _NAME.finditer(text) if m.group(1) not in _COMMON)
+    """The names the text repeats most (capitalised words that are not common words)."""
+    counts = Counter(word for word in _NAME.findall(text) if word not in _COMMON)
     return [name for name, count in counts.most_common(limit) if count >= 2]
 
 

@@ -319,19 +319,19 @@ def story_counts(story: str) -> tuple[int, int, int]:
 def count_mentions(story: str, characters: list[Character]) -> None:
     """Set each character's ``mentions`` (name and aliases) in one pass over ``story``."""
     owner = {
-        name.strip().casefold(): c
+        name.strip().casefold(): c.name
         for c in reversed(characters)
         for name in (c.name, *c.aliases)
         if name.strip()
     }
+    counts: dict[str, int] = dict.fromkeys((c.name for c in characters), 0)
+    if owner:
+        names = sorted(owner, key=len, reverse=True)
+        pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, names))})(?!\w)")
+        for found in pattern.findall(story.casefold()):
+            counts[owner[found]] += 1
     for character in characters:
-        character.mentions = 0
-    if not owner:
-        return
-    names = sorted(owner, key=len, reverse=True)
-    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, names))})(?!\w)", re.I)
-    for match in pattern.finditer(story):
-        owner[match.group(0).casefold()].mentions += 1
+        character.mentions = counts[character.name]
 
 
 def _mentions(story: str, name: str) -> int:
