@@ -19,8 +19,9 @@ from storyframe_openrouter.limits import cache_path
 from storyframe_openrouter.text import OpenRouterTextProvider
 from tests.conftest import STORIES
 from tests.openrouter import emulator as emu
+from tests.openrouter.bodies import MODELS
 from tests.openrouter.conftest import FAST
-from tests.openrouter.emulator import MODELS, OpenRouterEmulator
+from tests.openrouter.emulator import OpenRouterEmulator
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 
