@@ -175,6 +175,26 @@ async def test_context_overflow_is_a_one_line_context_error(
     assert "\n" not in line and "context_share" in (info.value.hint or "")
 
 
+async def test_a_one_call_overflow_falls_back_to_beats(
+    emulator: OpenRouterEmulator, novel: str, tmp_path: Path
+) -> None:
+    # the configured context is too generous for one call, but chunks of 4,000 tokens fit
+    provider = build(
+        emulator,
+        model="openai/gpt-3.5-turbo",
+        context_length=100_000,
+        max_output_tokens=4096,
+        chunk_tokens=4000,
+    )
+    scenes = await plan(provider, novel[:80_000], 6, tmp_path)
+    await provider.aclose()
+    assert len(scenes) == 6 and len({s.image_prompt for s in scenes}) == 6
+    first = emulator.chat_requests[0].body["response_format"]["json_schema"]["name"]
+    assert first == "storyframe_story"  # refused with the context-length 400
+    purposes = [c.purpose for c in provider.calls]
+    assert "analysis and scenes" not in purposes and purposes[0].startswith("beats")
+
+
 async def test_limits_come_from_models_then_the_cache(
     emulator: OpenRouterEmulator,
 ) -> None:

@@ -15,9 +15,9 @@ calls, as before.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from storyframe_openrouter.beats import (
     place_beats,
     store,
 )
+from storyframe_openrouter.errors import ContextLengthExceeded
 from storyframe_openrouter.plan_prompts import (
     PROMPT_VERSION,
     Item,
@@ -42,7 +43,7 @@ from storyframe_openrouter.plan_prompts import (
     beats_messages,
     story_messages,
 )
-from storyframe_openrouter.planner import Spec, even_pick, gaps, write_all
+from storyframe_openrouter.planner import Spec, even_pick, gaps, gather, write_all
 from storyframe_openrouter.schema import (
     BATCH_SCHEMA_NAME,
     BEATS_SCHEMA_NAME,
@@ -61,6 +62,7 @@ from storyframe_openrouter.validate import locate
 if TYPE_CHECKING:
     from storyframe_openrouter.text import OpenRouterTextProvider
 
+log = logging.getLogger("storyframe.openrouter")
 _schema = functools.cache(strict_schema)
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)]*(?=\s|$)")
 
@@ -126,12 +128,16 @@ async def analyze(provider: OpenRouterTextProvider, story: str) -> StoryAnalysis
             response_format(STORY_SCHEMA_NAME, _schema(StoryAnswer)),
             max_tokens=await provider.max_tokens(messages, answer),
         )
-        whole = await provider._structured(
-            body, lambda text: parse_answer(text, StoryAnswer), purpose="analysis and scenes"
-        )
-        analysis = to_analysis(whole, story)
-        provider.plan = Plan(_sha(story), analysis, scenes=list(whole.scenes))
-        return analysis
+        try:
+            whole = await provider._structured(
+                body, lambda text: parse_answer(text, StoryAnswer), purpose="analysis and scenes"
+            )
+        except ContextLengthExceeded as error:  # our estimate was low: plan by beats instead
+            log.info("%s: %s; planning by beats", provider.name, error.message)
+        else:
+            analysis = to_analysis(whole, story)
+            provider.plan = Plan(_sha(story), analysis, scenes=list(whole.scenes))
+            return analysis
     beats, answers = await _beats(provider, story)
     analysis = merge_analysis(answers, quick_counts(story))
     count_mentions(story, analysis.characters)
@@ -174,7 +180,7 @@ async def _beats(
         store(folder, key, answer)
         return answer
 
-    answers = list(await asyncio.gather(*(one(c) for c in chunks)))
+    answers = await gather(*(one(c) for c in chunks))
     beats = [b for c, a in zip(chunks, answers, strict=True) for b in place_beats(story, c, a)]
     return beats, answers
 

@@ -13,12 +13,30 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from storyframe.errors import BadResponse
 from storyframe.models import Scene, StoryAnalysis, Style
 from storyframe_openrouter.plan_prompts import Item
 from storyframe_openrouter.schema import SceneAnswer
 from storyframe_openrouter.validate import cap_scene, near_duplicates, scene_problems
+
+T = TypeVar("T")
+
+
+async def gather(*calls: Awaitable[T]) -> list[T]:
+    """Run ``calls`` concurrently; the first failure cancels the rest and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_await(call)) for call in calls]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _await(call: Awaitable[T]) -> T:
+    return await call
+
 
 WriteBatch = Callable[[Sequence[Item], list[str], str], Awaitable[list[SceneAnswer | None]]]
 """``(items, context lines, purpose) -> one answer (or None) per item, in item order``."""
@@ -94,12 +112,12 @@ async def write_all(
 
     todo = [i for i, s in enumerate(specs) if s.answer is None]
     batches = [todo[k : k + batch_size] for k in range(0, len(todo), batch_size)]
-    await asyncio.gather(*(run(b, f"scenes {b[0] + 1}-{b[-1] + 1}") for b in batches if b))
+    await gather(*(run(b, f"scenes {b[0] + 1}-{b[-1] + 1}") for b in batches if b))
     failing = check(specs, analysis, style)
     if failing:
         for i in failing:  # the repair starts from the reason, not from the rejected answer
             specs[i].answer = None
-        await asyncio.gather(*(run([i], f"repair scene {i + 1}") for i in failing))
+        await gather(*(run([i], f"repair scene {i + 1}") for i in failing))
         still = check(specs, analysis, style)
         if still:
             first = specs[still[0]]
