@@ -21,10 +21,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from storyframe.errors import ConfigError
-from storyframe.models import Style
+from storyframe.models import SceneCount, Style
 from storyframe.providers import Provider, ProviderConfig
 from storyframe.secrets import register_secret
 
@@ -84,7 +92,9 @@ class ImageSection(_Section):
 class RunSection(_Section):
     """``[run]``: defaults for ``storyframe run``; command-line options override them."""
 
-    scenes: int = Field(default=6, ge=1, le=200, description="Scenes per story.")
+    scenes: SceneCount = Field(default=6, description='Scenes per story (1 to 200), or "auto".')
+    auto_min: int = Field(default=4, ge=1, le=200, description="Fewest scenes `auto` picks.")
+    auto_max: int = Field(default=24, ge=1, le=200, description="Most scenes `auto` picks.")
     style: str = Field(default="cinematic", description="Visual style (`storyframe styles`).")
     seed: int | None = Field(
         default=None, ge=0, description="Story seed; unset: derived from the story's hash."
@@ -109,6 +119,13 @@ class RunSection(_Section):
         "saves and exits anyway.",
     )
     encoding: str = Field(default="utf-8", description="The story file's text encoding.")
+
+    @field_validator("auto_max")
+    @classmethod
+    def _auto_range(cls, value: int, info: ValidationInfo) -> int:
+        if value < info.data.get("auto_min", 1):
+            raise ValueError("must not be less than auto_min")
+        return value
 
 
 class Config(_Section):

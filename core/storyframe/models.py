@@ -8,13 +8,25 @@ The flow::
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
 
 SCHEMA_VERSION = 2
 
 SceneStatus = Literal["pending", "done", "failed"]
+
+
+def _scene_count(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 200:
+        return value
+    raise ValueError('must be an integer from 1 to 200, or "auto"')
+
+
+SceneCount = Annotated[int | Literal["auto"], PlainValidator(_scene_count)]
+"""A number of scenes (1 to 200), or "auto" for the count the story's analysis recommends."""
 
 
 def utcnow() -> datetime:
@@ -72,6 +84,9 @@ class Scene(_Model):
     time_of_day: str = ""
     shot: str = ""  # framing: "wide", "medium", "close-up", "extreme close-up", ...
     camera: str = ""  # camera angle: "eye level", "low angle", "over the shoulder", ...
+    source_start: int | None = Field(default=None, ge=0)
+    source_end: int | None = Field(default=None, ge=0)
+    """The passage the scene shows, as character offsets into the story (if known)."""
 
     @field_validator("title", "image_prompt")
     @classmethod
@@ -168,6 +183,19 @@ class Usage(_Model):
         self.cost = round(self.cost + other.cost, 8)
 
 
+class TextCall(_Model):
+    """One call a text provider made: what for, and what it cost."""
+
+    provider: str
+    purpose: str
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    finish_reason: str | None = None
+
+
 class ImageFile(_Model):
     """An image stored in the project folder."""
 
@@ -240,7 +268,8 @@ class StoryInfo(_Model):
 class RunSettings(_Model):
     """The settings that shape a project's output; a resume must use the same ones."""
 
-    scenes: int = Field(ge=1)
+    scenes: SceneCount
+    """A count, or "auto": as many as the analysis recommends (the manifest's scenes count)."""
     style: str
     seed: int = Field(ge=0)
     width: int = Field(ge=64, le=4096)
@@ -262,6 +291,7 @@ class Storyboard(_Model):
     text_provider: str | None = None
     text_fallback: Fallback | None = None
     text_usage: Usage = Field(default_factory=Usage)
+    text_calls: list[TextCall] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
 
@@ -288,11 +318,13 @@ __all__ = [
     "PaidJob",
     "RunSettings",
     "Scene",
+    "SceneCount",
     "SceneRecord",
     "SceneStatus",
     "StoryAnalysis",
     "StoryInfo",
     "Storyboard",
     "Style",
+    "TextCall",
     "Usage",
 ]

@@ -31,8 +31,12 @@ from storyframe.models import (
 from storyframe.progress import QuietReporter, Reporter
 from storyframe.project import Project
 from storyframe.prompts import compose_prompt, scene_seed
+from storyframe.providers import TextJob
 from storyframe.registry import Registry
 from storyframe.story import StoryText
+
+CACHE = "cache"
+"""The project sub-folder where text providers keep reusable work (one folder each)."""
 
 # Settings that change what a project contains; a resume must match them.
 _OUTPUT_SETTINGS = ("scenes", "style", "seed", "width", "height")
@@ -54,6 +58,8 @@ class Summary:
     image_providers: dict[int, str] = field(default_factory=dict)
     image_fallbacks: dict[int, Fallback] = field(default_factory=dict)
     cost: float = 0.0
+    text_cost: float = 0.0
+    """The part of ``cost`` spent on text (analysis and scenes)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +110,7 @@ class Summary:
             "text_provider": self.text_provider,
             "image_providers": {str(k): v for k, v in sorted(self.image_providers.items())},
             "cost": self.cost,
+            "text_cost": self.text_cost,
             "notes": self.notes,
         }
 
@@ -145,21 +152,24 @@ class Pipeline:
                 return old
         text = self.registry.text_slots(settings.text_providers)
         chain = TextChain(text, notify=self.reporter.note)
+        scene_range = (self.config.run.auto_min, self.config.run.auto_max)
+        wanted = settings.scenes if isinstance(settings.scenes, int) else None
+        for provider in chain.providers:
+            provider.job = TextJob(wanted, scene_range, project.folder / CACHE / provider.name)
         try:
             self.reporter.stage("scenes", 2)
             analysis, analyst = await chain.analyze(story.text)
             self.reporter.advance("scenes", f"analysis by {analyst}")
-            scenes, writer = await chain.generate_scenes(
-                story.text, settings.scenes, style, analysis
-            )
+            count = wanted or min(max(analysis.recommended_scenes, scene_range[0]), scene_range[1])
+            scenes, writer = await chain.generate_scenes(story.text, count, style, analysis)
             self.reporter.advance("scenes", f"{len(scenes)} scenes by {writer}")
             if not scenes:
                 raise BadResponse(f"{writer} wrote no scenes for this story", provider=writer)
             scenes = [s.model_copy(update={"number": i}) for i, s in enumerate(scenes, 1)]
-            if len(scenes) < settings.scenes:
+            if len(scenes) < count:
                 chain.note(
                     f"the story is long enough for {len(scenes)} scenes only; wrote "
-                    f"{len(scenes)} instead of {settings.scenes}"
+                    f"{len(scenes)} instead of {count}"
                 )
             if self.config.text.enhance_prompts:
                 scenes = [
@@ -169,6 +179,7 @@ class Pipeline:
                     for s in scenes
                 ]
             usage = chain.usage()
+            calls = [c for p in chain.providers for c in getattr(p, "calls", [])]
         finally:
             await chain.aclose()
         title = analysis.title or story.title
@@ -181,6 +192,7 @@ class Pipeline:
             text_provider=writer,
             text_fallback=chain.fallback(),
             text_usage=usage,
+            text_calls=calls,
             notes=list(chain.notes),
             scenes=[SceneRecord(scene=s, seed=scene_seed(settings.seed, s.number)) for s in scenes],
         )

@@ -15,6 +15,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -36,6 +37,7 @@ from storyframe.models import (
     Scene,
     StoryAnalysis,
     Style,
+    TextCall,
     Usage,
 )
 
@@ -197,18 +199,34 @@ class Provider(ABC):
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+@dataclass(frozen=True)
+class TextJob:
+    """What the pipeline tells a text provider before ``analyze``, so it can plan the run.
+
+    ``scenes`` is the count wanted, or ``None`` for "auto" (then ``scene_range`` bounds it);
+    ``cache_dir`` is a per-project folder the provider may keep reusable work in.
+    """
+
+    scenes: int | None = None
+    scene_range: tuple[int, int] = (1, 200)
+    cache_dir: Path | None = None
+
+
 class TextProvider(Provider):
     """Reads a story and writes scenes.
 
-    ``usage`` accumulates tokens and cost over the provider's calls; the pipeline copies it into
-    the manifest.
+    ``usage`` accumulates tokens and cost over the provider's calls and ``calls`` may list them
+    one by one; the pipeline copies both into the manifest. The pipeline sets ``job`` before
+    calling ``analyze``; providers that do not plan ahead ignore it.
     """
 
     kind = "text"
+    job: TextJob | None = None
 
     def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
         super().__init__(config, api_key)
         self.usage = Usage()
+        self.calls: list[TextCall] = []
 
     @abstractmethod
     async def analyze(self, story: str) -> StoryAnalysis:
@@ -353,6 +371,7 @@ __all__ = [
     "Provider",
     "ProviderConfig",
     "ProviderKind",
+    "TextJob",
     "TextProvider",
     "provider_info",
 ]

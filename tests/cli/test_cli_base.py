@@ -18,7 +18,8 @@ def invoke(*args: str) -> Result:
         (["run"], "Error: Missing argument 'STORY' (see 'storyframe run --help')"),
         (
             ["run", "s.txt", "-n", "x"],
-            "Error: Invalid value for '-n' / '--scenes': 'x' is not a valid integer range "
+            "Error: Invalid value for '-n' / '--scenes': 'x' is not a number of scenes from 1 to "
+            "200, nor 'auto' "
             "(see 'storyframe run --help')",
         ),
         (["nope"], "Error: No such command 'nope' (see 'storyframe --help')"),

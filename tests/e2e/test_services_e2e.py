@@ -106,7 +106,10 @@ def test_llm_scenes_and_runware_images_then_resume_pays_nothing(
     assert summary["scenes"] == 6
     assert set(summary["image_providers"].values()) == {"runware"}
     board = json.loads((out / "storyboard.json").read_text())
-    assert board["text_usage"]["calls"] >= 2 and board["text_usage"]["cost"] > 0
+    # a story that fits is read once: analysis and scenes come from one call
+    assert board["text_usage"]["calls"] == 1 and board["text_usage"]["cost"] > 0
+    assert [c["purpose"] for c in board["text_calls"]] == ["analysis and scenes"]
+    assert summary["text_cost"] == pytest.approx(board["text_usage"]["cost"])
     for record in board["scenes"]:
         assert record["provider"] == "runware" and record["model"] == "runware:101@1"
         assert record["cost"] == pytest.approx(rw.cost)
@@ -264,7 +267,7 @@ def test_enhanced_prompts_come_from_the_text_model_and_reach_the_image_model(
     result = run(config, out, "-n", "3")
     assert result.exit_code == EXIT_OK, result.stderr
     board = json.loads((out / "storyboard.json").read_text())
-    assert len(router.chat_requests) == 2 + 3  # analysis, scenes, one rewrite per scene
+    assert len(router.chat_requests) == 1 + 3  # analysis with scenes, one rewrite per scene
     for record in board["scenes"]:
         assert record["scene"]["image_prompt"].startswith("A young woman in a green cloak")
     sent = [task["positivePrompt"] for body in rw.inference_bodies() for task in body]

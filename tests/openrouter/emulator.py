@@ -6,11 +6,20 @@ real service (401 "No auth credentials found" / "User not found."), and answers 
 like the real ones (``gen-<unix>-<rand>`` ids, ``provider``, ``native_finish_reason``, full
 ``usage`` with ``cost``).
 
-By default it answers scene requests with N valid scenes (N read from the request's schema
-description or prompt, "exactly N scenes"), analysis requests with a valid analysis, image
-requests (``modalities`` with "image") with a tiny PNG data URL, and anything else with a short
-plain-text prompt. Scripted behaviours, queued with :meth:`OpenRouterEmulator.push`, replace the
-default for the next authenticated requests, one each, in order::
+It knows the limits of the models in :data:`MODELS` (served by ``GET /models`` with
+``context_length`` and ``top_provider.max_completion_tokens``) and enforces them like the real
+service: a prompt plus ``max_tokens`` over the context is the pre-flight HTTP 400 "maximum context
+length", ``max_tokens`` over the output limit is the upstream's 400, and an answer longer than
+``max_tokens`` is cut off with ``finish_reason: "length"``. Tokens are counted as UTF-8 bytes / 4.
+
+By default it answers like a (very literal) model, from the text it is sent: whole-story
+requests (analysis plus scenes) and beat requests pick evenly spaced paragraphs of the
+``<story>`` block, batch requests write one scene per ``<item>`` from its passage, so answers
+are deterministic and every scene differs. The older scene requests get N valid scenes (N read
+from "exactly N scenes"), analysis requests a fixed analysis, image requests (``modalities``
+with "image") a tiny PNG data URL, and anything else a short plain-text prompt. ``latency``
+delays every chat answer. Scripted behaviours, queued with :meth:`OpenRouterEmulator.push`,
+replace the default for the next authenticated requests, one each, in order::
 
     emulator = OpenRouterEmulator()
     base_url = await emulator.start()          # http://127.0.0.1:PORT/api/v1
@@ -28,16 +37,28 @@ import asyncio
 import base64
 import contextlib
 import json
-import re
-import secrets
 import socket
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.openrouter.bodies import (
+    ANALYSIS,
+    MODELS,
+    ModelSpec,
+    completion,
+    count_tokens,
+    error_body,
+    error_response,
+    make_scenes,
+    prompt_tokens,
+    request_kind,
+    scene_count,
+)
+from tests.openrouter.literal_model import derive_answer
 
 DEFAULT_KEY = "emulator-test-key-0000"
 """The key the emulator accepts unless told otherwise (not shaped like a real key)."""
@@ -64,9 +85,13 @@ class Recorded:
 class OpenRouterEmulator:
     """A scriptable stand-in for the OpenRouter API on 127.0.0.1 (port chosen by the OS)."""
 
-    def __init__(self, api_key: str = DEFAULT_KEY, *, upstream: str = "OpenAI") -> None:
+    def __init__(
+        self, api_key: str = DEFAULT_KEY, *, upstream: str = "OpenAI", latency: float = 0.0
+    ) -> None:
         self.api_key = api_key
         self.upstream = upstream
+        self.latency = latency
+        self.models: dict[str, ModelSpec] = dict(MODELS)
         self.requests: list[Recorded] = []
         self.script: deque[Behaviour] = deque()
         self.key_data: dict[str, Any] = {
@@ -160,11 +185,51 @@ class OpenRouterEmulator:
         failure = self._auth_failure(request)
         if failure is not None:
             return failure
+        if self.latency:
+            await self.sleep(self.latency)
+        if isinstance(body, dict):
+            refusal = self._limit_failure(body)
+            if refusal is not None:
+                return refusal
         if self.script:
             return await self.script.popleft()(self, request, body)
         if not isinstance(body, dict) or not body.get("messages"):
             return error_response(400, 'Input required: specify "prompt" or "messages"')
         return self.answer(body)
+
+    def _limit_failure(self, body: dict[str, Any]) -> web.Response | None:
+        spec = self.models.get(str(body.get("model")))
+        if spec is None:
+            return None
+        asked = body.get("max_tokens") or body.get("max_completion_tokens")
+        prompt = prompt_tokens(body)
+        output = asked if isinstance(asked, int) else 0
+        if prompt + output > spec.context_length:
+            detail = f"{prompt} of text input" + (f", {output} in the output" if output else "")
+            message = (
+                f"This endpoint's maximum context length is {spec.context_length} tokens. "
+                f"However, you requested about {prompt + output} tokens ({detail}). Please "
+                "reduce the length of either one, or use the context-compression plugin to "
+                "compress your prompt automatically."
+            )
+            payload = {
+                "error": {"message": message, "code": 400, "metadata": {"provider_name": None}}
+            }
+            return web.json_response(payload, status=400)
+        if output > spec.max_output:
+            raw = json.dumps(
+                {
+                    "error": {
+                        "message": f"max_tokens is too large: {output}. This model supports at "
+                        f"most {spec.max_output} completion tokens, whereas you provided {output}.",
+                        "type": "invalid_request_error",
+                    }
+                }
+            )
+            return error_response(
+                400, "Provider returned error", raw=raw, provider_name=self.upstream
+            )
+        return None
 
     async def _key(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
@@ -177,9 +242,21 @@ class OpenRouterEmulator:
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         await self._record(request)
-        return web.json_response(
-            {"data": [{"id": "openai/gpt-4o-mini", "supported_parameters": ["structured_outputs"]}]}
-        )
+        data = [
+            {
+                "id": model,
+                "context_length": spec.context_length,
+                "pricing": {"prompt": str(spec.prompt_price), "completion": str(spec.output_price)},
+                "top_provider": {
+                    "context_length": spec.context_length,
+                    "max_completion_tokens": spec.max_output,
+                    "is_moderated": True,
+                },
+                "supported_parameters": ["structured_outputs", "max_tokens", "response_format"],
+            }
+            for model, spec in self.models.items()
+        ]
+        return web.json_response({"data": data, "total_count": len(data)})
 
     # --- default answers ---------------------------------------------------------------------
 
@@ -190,7 +267,10 @@ class OpenRouterEmulator:
         images = None
         if content is None:
             kind = request_kind(body)
-            if kind == "scenes":
+            derived = derive_answer(kind, body)
+            if derived is not None:
+                content = json.dumps(derived)
+            elif kind == "scenes":
                 content = json.dumps({"scenes": make_scenes(scene_count(body))})
             elif kind == "analysis":
                 content = json.dumps(ANALYSIS)
@@ -205,167 +285,24 @@ class OpenRouterEmulator:
                     "A young woman in a green cloak stands at the edge of a misty pine forest at "
                     "dawn, golden light through the trees, wide shot."
                 )
-        return web.json_response(
-            completion(
-                body, content, finish_reason=finish_reason, images=images, upstream=self.upstream
-            )
+        spec = self.models.get(str(body.get("model")))
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if content is not None and isinstance(limit, int) and count_tokens(content) > limit:
+            content, finish_reason = content[: limit * 4], "length"
+        payload = completion(
+            body, content, finish_reason=finish_reason, images=images, upstream=self.upstream
         )
-
-
-# --- bodies ---------------------------------------------------------------------------------
-
-
-def generation_id() -> str:
-    """An id shaped like OpenRouter's: ``gen-<unix>-<20 random chars>``."""
-    return f"gen-{int(time.time())}-{secrets.token_urlsafe(15)[:20]}"
-
-
-def completion(
-    body: dict[str, Any],
-    content: str | None,
-    *,
-    finish_reason: str | None = "stop",
-    images: list[dict[str, Any]] | None = None,
-    upstream: str = "OpenAI",
-    cost: float = 0.000321,
-) -> dict[str, Any]:
-    """A chat completion body shaped like OpenRouter's real ones."""
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": content,
-        "refusal": None,
-        "reasoning": None,
-    }
-    if images is not None:
-        message["images"] = images
-    completion_tokens = max(1, len(content or "") // 4)
-    return {
-        "id": generation_id(),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model") or "openai/gpt-4o-mini",
-        "provider": upstream,
-        "system_fingerprint": None,
-        "choices": [
-            {
-                "index": 0,
-                "logprobs": None,
-                "finish_reason": finish_reason,
-                "native_finish_reason": finish_reason,
-                "message": message,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": 412,
-            "completion_tokens": completion_tokens,
-            "total_tokens": 412 + completion_tokens,
-            "cost": cost,
-            "is_byok": False,
-            "prompt_tokens_details": {
-                "cached_tokens": 0,
-                "cache_write_tokens": 0,
-                "audio_tokens": 0,
-                "video_tokens": 0,
-            },
-            "cost_details": {
-                "upstream_inference_cost": cost,
-                "upstream_inference_prompt_cost": cost / 2,
-                "upstream_inference_completions_cost": cost / 2,
-            },
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "image_tokens": 0,
-                "audio_tokens": 0,
-            },
-        },
-    }
-
-
-def error_body(
-    code: int | str | None,
-    message: str,
-    *,
-    availability: dict[str, Any] | None = None,
-    **metadata: Any,
-) -> dict[str, Any]:
-    """An OpenRouter error body: ``{"error": {code, message, metadata}, "user_id": ...}``."""
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["code"] = code
-    error["metadata"] = metadata or {"provider_name": None}
-    if availability is not None:
-        error["availability"] = availability
-    return {"error": error, "user_id": "user_2emulator"}
-
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    http_headers: dict[str, str] | None = None,
-    availability: dict[str, Any] | None = None,
-    **metadata: Any,
-) -> web.Response:
-    """An HTTP error whose body repeats the status in ``error.code``, as OpenRouter does."""
-    body = error_body(status, message, availability=availability, **metadata)
-    return web.json_response(body, status=status, headers=http_headers)
-
-
-def request_kind(body: dict[str, Any]) -> str:
-    """``scenes``, ``analysis``, ``image`` or ``text``, from the request's shape."""
-    fmt = body.get("response_format") or {}
-    name = (fmt.get("json_schema") or {}).get("name", "")
-    if "scene" in name:
-        return "scenes"
-    if "analysis" in name:
-        return "analysis"
-    if "image" in (body.get("modalities") or []):
-        return "image"
-    return "text"
-
-
-def scene_count(body: dict[str, Any]) -> int:
-    """N from "exactly N scenes" in the schema description or the messages (default 3)."""
-    texts = [json.dumps(body.get("response_format") or {})]
-    texts += [str(m.get("content", "")) for m in body.get("messages") or []]
-    for text in texts:
-        match = re.search(r"exactly (\d+) scenes?", text, re.I)
-        if match:
-            return int(match.group(1))
-    return 3
-
-
-def make_scenes(n: int) -> list[dict[str, Any]]:
-    """``n`` valid scenes in the wire shape the provider asks for."""
-    return [
-        {
-            "title": f"Scene {i}",
-            "description": f"Something happens in part {i} of the story.",
-            "image_prompt": f"Anna, a girl in a red cloak, walks through a pine forest, "
-            f"moment {i}, soft morning light, wide shot",
-            "characters": ["Anna"],
-            "place": "pine forest",
-            "time_of_day": "morning",
-        }
-        for i in range(1, n + 1)
-    ]
-
-
-ANALYSIS: dict[str, Any] = {
-    "title": "The Walk",
-    "characters": [
-        {
-            "name": "Anna",
-            "look": "a girl of ten, thin, freckled, red braids, red wool cloak, brown boots",
-            "aliases": ["the girl"],
-        }
-    ],
-    "places": ["pine forest"],
-    "themes": ["courage"],
-    "mood": "quiet, hopeful",
-    "complexity": 3,
-    "recommended_scenes": 4,
-}
+        usage = payload["usage"]
+        usage["prompt_tokens"] = prompt_tokens(body)
+        usage["completion_tokens"] = count_tokens(content or "")
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if spec is not None:
+            usage["cost"] = round(
+                usage["prompt_tokens"] * spec.prompt_price
+                + usage["completion_tokens"] * spec.output_price,
+                10,
+            )
+        return web.json_response(payload)
 
 
 # --- scripted behaviours --------------------------------------------------------------------

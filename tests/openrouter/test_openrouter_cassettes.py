@@ -44,9 +44,14 @@ INVALID_KEY = "invalid-key-for-storyframe-tests"
 HANDWRITTEN = pytest.mark.vcr(record_mode="none")
 
 
+RECORDED = {"max_tokens": 4096, "context_length": 128_000, "max_output_tokens": 16_384}
+"""The answer budget the cassettes were recorded with, and gpt-4o-mini's limits (no GET
+/models, which the cassettes do not hold)."""
+
+
 def provider(key: SecretStr, **overrides: Any) -> OpenRouterTextProvider:
     """A provider on the real base URL, with the fast retry settings."""
-    return OpenRouterTextProvider(OpenRouterConfig(**{**FAST, **overrides}), key)
+    return OpenRouterTextProvider(OpenRouterConfig(**{**FAST, **RECORDED, **overrides}), key)
 
 
 def recorded(cassette: Any, index: int = 0) -> Any:

@@ -139,19 +139,37 @@ async def test_scenes_and_analysis_are_mapped(make_text: MakeText) -> None:
     assert [s.number for s in scenes] == [1, 2, 3, 4, 5]
     assert scenes[0].characters == ["Anna"] and scenes[0].place == "pine forest"
     assert provider.usage.calls == 2
-    assert provider.usage.cost == pytest.approx(2 * 0.000321)
-    assert provider.usage.prompt_tokens == 2 * 412
+    assert [c.purpose for c in provider.calls] == ["analysis", "scenes"]
+    assert provider.usage.cost == pytest.approx(sum(c.cost for c in provider.calls))
+    assert provider.usage.cost > 0
+    assert provider.usage.prompt_tokens == sum(c.prompt_tokens for c in provider.calls)
 
 
 async def test_scene_characters_use_the_analysis_names(
     emulator: OpenRouterEmulator, make_text: MakeText
 ) -> None:
     answer = emu.make_scenes(1)
-    answer[0]["characters"] = ["the girl", "Fox"]
+    answer[0]["characters"] = ["the girl", "Anna"]
     emulator.push(emu.content(json.dumps({"scenes": answer})))
     analysis = StoryAnalysis(characters=[Character(name="Anna", aliases=["the girl"])])
     (scene,) = await make_text().generate_scenes(STORY, 1, STYLE, analysis)
-    assert scene.characters == ["Anna", "Fox"]
+    assert scene.characters == ["Anna"]
+    assert len(emulator.chat_requests) == 1
+
+
+async def test_a_character_outside_the_cast_is_repaired_alone(
+    emulator: OpenRouterEmulator, make_text: MakeText
+) -> None:
+    answer = emu.make_scenes(2)
+    answer[1]["characters"] = ["Anna", "Fox"]
+    emulator.push(emu.content(json.dumps({"scenes": answer})))
+    analysis = StoryAnalysis(characters=[Character(name="Anna")])
+    scenes = await make_text().generate_scenes(STORY, 2, STYLE, analysis)
+    assert len(scenes) == 2 and all("Fox" not in s.characters for s in scenes)
+    _, repair = (r.body for r in emulator.chat_requests)
+    text = repair["messages"][-1]["content"]
+    assert "Fox are not in the cast" in text and text.count('<item ref="') == 1
+    assert STORY not in text  # the repair carries the passage, not the story
 
 
 async def test_fenced_answer_with_prose_is_accepted(

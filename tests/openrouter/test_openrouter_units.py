@@ -80,7 +80,7 @@ def test_importing_the_plugin_and_providers_does_not_import_aiohttp() -> None:
 def test_config_defaults_and_unknown_keys() -> None:
     assert CONFIG.base_url == "https://openrouter.ai/api/v1"
     assert CONFIG.model == "openai/gpt-4o-mini"
-    assert CONFIG.max_tokens == 4096 and CONFIG.temperature is None and CONFIG.models == []
+    assert CONFIG.max_tokens is None and CONFIG.temperature is None and CONFIG.models == []
     assert CONFIG.app_title == "storyframe" and CONFIG.max_attempts == 4
     with pytest.raises(ValidationError, match="modle"):
         OpenRouterConfig.model_validate({"modle": "x"})

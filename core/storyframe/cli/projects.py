@@ -37,6 +37,23 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
+class SceneCount(click.ParamType):  # type: ignore[type-arg]
+    """``-n``: a number of scenes from 1 to 200, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= 200:
+            self.fail(f"{value!r} is not a number of scenes from 1 to 200, nor 'auto'.", param, ctx)
+        return number
+
+
 ASPECTS = ("16:9", "3:2", "4:3", "1:1", "2:3", "9:16")
 
 
@@ -69,7 +86,9 @@ def story_options(func: F) -> F:
     """Options shared by ``run`` and ``scenes``."""
     decorators = [
         click.argument("story", type=click.Path(path_type=Path)),
-        click.option("-n", "--scenes", type=click.IntRange(1, 200), help="Number of scenes."),
+        click.option(
+            "-n", "--scenes", type=SceneCount(), help="Number of scenes, or 'auto' (1-200)."
+        ),
         click.option("--style", help="Visual style (see `storyframe styles`)."),
         click.option(
             "-o", "--out", type=click.Path(path_type=Path), help="Project folder to write."
@@ -171,6 +190,8 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool, asked: tuple[int, ...] 
             line += f" ({len(summary.recovered)} recovered, paid for in an earlier run)"
         if summary.cost:
             line += f", cost ${summary.cost:.4f}"
+            if summary.text_cost:
+                line += f" (text ${summary.text_cost:.4f})"
         click.echo(f"{line}. Storyboard: {summary.project / 'index.html'}")
     refused = [n for n in unapproved if n in asked]
     if refused:
@@ -227,13 +248,15 @@ def run(ctx: click.Context, /, **options: Any) -> None:
 
     async def go() -> Any:
         board = await pipeline.write_scenes(story, project, settings, force=options["force"])
-        return await pipeline.draw(
+        summary = await pipeline.draw(
             project,
             board,
             concurrency=options.get("concurrency"),
             redraw=options["force"],
             keep_fallbacks=options["keep_fallbacks"],
         )
+        summary.text_cost = board.text_usage.cost
+        return summary
 
     try:
         with project.lock():

@@ -42,11 +42,54 @@ class OpenRouterConfig(OpenRouterBaseConfig):
         default=DEFAULT_TEXT_MODEL,
         description="A model slug with structured-output support (json_schema).",
     )
-    max_tokens: int = Field(
-        default=4096,
+    max_tokens: int | None = Field(
+        default=None,
         ge=16,
         le=200_000,
-        description="Output token budget per answer (always sent; avoids spurious 402s).",
+        description="A fixed output token budget per answer; unset (the default) derives it "
+        "from the work asked for and the model's output limit.",
+    )
+    context_length: int | None = Field(
+        default=None,
+        ge=1024,
+        description="The model's context window in tokens; unset: from GET /models.",
+    )
+    max_output_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="The model's largest answer in tokens; unset: from GET /models.",
+    )
+    context_share: float = Field(
+        default=0.6,
+        gt=0.05,
+        le=0.95,
+        description="The share of the context one call may fill (prompt plus answer); a story "
+        "that does not fit is planned chunk by chunk.",
+    )
+    models_cache_ttl: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="Seconds the cached GET /models answer stays fresh (a stale copy is still "
+        "used when the service is unreachable).",
+    )
+    chunk_tokens: int = Field(
+        default=24_000,
+        ge=1000,
+        description="The largest chunk of story one beat-summary call reads, in tokens.",
+    )
+    beat_tokens: int = Field(
+        default=800,
+        ge=100,
+        description="Story tokens per beat: a chunk of 8,000 tokens yields about 10 beats.",
+    )
+    scene_batch: int = Field(
+        default=10, ge=1, le=50, description="The most scenes one writing call asks for."
+    )
+    passage_chars: int = Field(
+        default=1200,
+        ge=200,
+        le=20_000,
+        description="Characters of source passage sent with each scene to write or repair.",
     )
     temperature: float | None = Field(
         default=None,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from storyframe.errors import AuthError, ProviderError, QuotaError, Transient
+from storyframe.errors import AuthError, InvalidRequest, ProviderError, QuotaError, Transient
 
 if TYPE_CHECKING:
     from storyframe.http import Classifier, HttpResponse
@@ -54,6 +54,41 @@ _HINTS: dict[int, str] = {
     402: "Add credits at https://openrouter.ai/settings/credits",
     403: "The prompt or the answer was blocked by moderation or a guardrail.",
 }
+
+
+class ContextLengthExceeded(InvalidRequest):
+    """The prompt plus the answer budget is more than the model's context window."""
+
+
+class OutputLimitExceeded(InvalidRequest):
+    """``max_tokens`` is above what the model (or its routed endpoint) may answer."""
+
+
+_CONTEXT_MARKERS = ("maximum context length", "context_length_exceeded", "context window")
+_OUTPUT_MARKERS = ("max_tokens is too large", "maximum allowed number of output tokens")
+
+
+def too_long(message: str, raw: str, *, provider: str, status: int) -> ProviderError | None:
+    """The :class:`ContextLengthExceeded` or :class:`OutputLimitExceeded` a 400 means, if any."""
+    text = f"{message} {raw}".lower()
+    section = f"[providers.{provider}]"
+    if any(marker in text for marker in _CONTEXT_MARKERS):
+        return ContextLengthExceeded(
+            f"context length exceeded: {message}",
+            provider=provider,
+            status=status,
+            code="context_length_exceeded",
+            hint=f"Lower {section} context_share or set context_length to the model's real limit.",
+        )
+    if any(marker in text for marker in _OUTPUT_MARKERS):
+        return OutputLimitExceeded(
+            f"output limit exceeded: {raw or message}",
+            provider=provider,
+            status=status,
+            code="max_tokens_exceeded",
+            hint=f"Set {section} max_output_tokens to the model's real output limit.",
+        )
+    return None
 
 
 class EmptyAnswer(Transient):
@@ -159,6 +194,13 @@ def map_error(
             code=code,
             hint=hint,
         )
+    if effective == 400:
+        raw = metadata.get("raw")
+        long = too_long(
+            message, raw if isinstance(raw, str) else "", provider=provider, status=effective
+        )
+        if long is not None:
+            return long
 
     retry_after = None
     if effective in (408, 429) or effective >= 500:

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ANALYSIS_SCHEMA_NAME = "storyframe_analysis"
 SCENES_SCHEMA_NAME = "storyframe_scenes"
+STORY_SCHEMA_NAME = "storyframe_story"
+BEATS_SCHEMA_NAME = "storyframe_beats"
+BATCH_SCHEMA_NAME = "storyframe_scene_batch"
 
 # Keywords every strict structured-output implementation accepts; the rest (title, default,
 # minimum, ...) are dropped so that strict providers don't reject the schema.
@@ -98,6 +101,11 @@ class SceneAnswer(_Answer):
     time_of_day: str = Field(
         default="", description="Morning, noon, dusk, night, ... or '' if unclear."
     )
+    anchor: str = Field(
+        default="",
+        description="The first 6 to 12 words of the story passage this scene shows, copied "
+        "exactly from the story.",
+    )
 
     @field_validator("title", "description", "image_prompt")
     @classmethod
@@ -111,6 +119,50 @@ class ScenesAnswer(_Answer):
     """The scene list as the LLM writes it."""
 
     scenes: list[SceneAnswer] = Field(description="The scenes, in story order.")
+
+
+class StoryAnswer(AnalysisAnswer):
+    """The analysis and the scenes in one answer (a story that fits one call)."""
+
+    scenes: list[SceneAnswer] = Field(description="The scenes, in story order.")
+
+
+class BeatAnswer(_Answer):
+    """One event of the story as the LLM summarises it."""
+
+    anchor: str = Field(
+        description="The first 6 to 12 words of the passage where it happens, copied exactly."
+    )
+    who: list[str] = Field(default_factory=list, description="The characters involved.")
+    where: str = Field(default="", description="Where it happens, a short phrase.")
+    what: str = Field(description="What happens, one sentence.")
+    importance: int = Field(
+        default=3,
+        description="1 (passing detail) to 5 (a turning point or the climax of the story).",
+    )
+
+    @field_validator("importance")
+    @classmethod
+    def _clamp(cls, value: int) -> int:
+        return min(5, max(1, value))
+
+
+class BeatsAnswer(AnalysisAnswer):
+    """One chunk's beats, with what the chunk shows of the cast, places, themes and mood."""
+
+    beats: list[BeatAnswer] = Field(description="The chunk's events, in order.")
+
+
+class BatchSceneAnswer(SceneAnswer):
+    """A scene written for one numbered item of a batch."""
+
+    ref: int = Field(description="The number of the item this scene is for.")
+
+
+class BatchAnswer(_Answer):
+    """The scenes of one writing batch."""
+
+    scenes: list[BatchSceneAnswer] = Field(description="One scene per item, in item order.")
 
 
 def strict_schema(model: type[BaseModel], **descriptions: str) -> dict[str, Any]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import SecretStr
 
 from storyframe.errors import BadResponse
-from storyframe.models import Character, Scene, StoryAnalysis, Style
+from storyframe.models import Character, Scene, StoryAnalysis, Style, TextCall
 from storyframe.providers import (
     Capabilities,
     CheckResult,
@@ -19,8 +21,9 @@ from storyframe.providers import (
 )
 from storyframe.secrets import register_secret
 from storyframe_openrouter import prompts
-from storyframe_openrouter.chat import ChatClient
+from storyframe_openrouter.chat import ChatClient, Completion
 from storyframe_openrouter.config import OpenRouterConfig, coerce
+from storyframe_openrouter.limits import ModelLimits, model_limits
 from storyframe_openrouter.schema import (
     ANALYSIS_SCHEMA_NAME,
     SCENES_SCHEMA_NAME,
@@ -58,51 +61,74 @@ class OpenRouterTextProvider(TextProvider):
         if api_key is not None:
             register_secret(api_key.get_secret_value())
         self.chat = ChatClient(self.name, settings, api_key, self.usage)
+        self._limits: ModelLimits | None = None
+        self.plan: Any = None
+        """What :mod:`.long` learned from the story, reused between analyze and scenes."""
+
+    async def limits(self) -> ModelLimits:
+        """The model's context window and output limit (looked up once per provider)."""
+        if self._limits is None:
+            self._limits = await model_limits(self.chat, self.settings)
+            log.info(
+                "%s: %s context %d, output %d tokens (%s)",
+                self.name,
+                self.settings.model,
+                self._limits.context_length,
+                self._limits.max_output,
+                self._limits.source,
+            )
+        return self._limits
 
     async def analyze(self, story: str) -> StoryAnalysis:
-        """Characters with reusable looks, places, themes and mood; counts are computed here."""
+        """Characters with reusable looks, places, themes and mood; counts are computed here.
+
+        When the pipeline has set ``job``, the story is read once for the whole run: one call
+        with the scenes too if it fits, else beats chunk by chunk (see :mod:`.long`).
+        """
+        from storyframe_openrouter.long import analyze
+
+        return await analyze(self, story)
+
+    async def analyze_alone(self, story: str) -> StoryAnalysis:
+        """The analysis by itself, in one call with the whole story."""
+        messages = prompts.analysis_messages(story)
         body = self._body(
-            prompts.analysis_messages(story),
+            messages,
             response_format(ANALYSIS_SCHEMA_NAME, strict_schema(AnalysisAnswer)),
+            max_tokens=await self.max_tokens(messages, 1200),
         )
-        answer = await self._structured(body, lambda text: parse_answer(text, AnalysisAnswer))
+        answer = await self._structured(
+            body, lambda text: parse_answer(text, AnalysisAnswer), purpose="analysis"
+        )
         return to_analysis(answer, story)
 
     async def generate_scenes(
         self, story: str, n: int, style: Style, analysis: StoryAnalysis | None = None
     ) -> list[Scene]:
         """Exactly ``n`` scenes (fewer only for a story with fewer sentences), numbered 1..n."""
+        from storyframe_openrouter.long import generate_scenes
+
+        return await generate_scenes(self, story, n, style, analysis)
+
+    async def scenes_alone(
+        self, story: str, n: int, style: Style, analysis: StoryAnalysis | None
+    ) -> list[Any]:
+        """``n`` scene answers from one call with the whole story (count repaired in-thread)."""
+        from storyframe_openrouter.budget import SCENE_TOKENS
+
         schema = strict_schema(
             ScenesAnswer, scenes=f"Exactly {n} scenes, in story order, beginning to end."
         )
+        messages = prompts.scenes_messages(story, n, style, analysis)
         body = self._body(
-            prompts.scenes_messages(story, n, style, analysis),
+            messages,
             response_format(SCENES_SCHEMA_NAME, schema),
+            max_tokens=await self.max_tokens(messages, n * SCENE_TOKENS),
         )
         fewer_ok = story_counts(story)[1] < n
-        answers = await self._structured(
-            body, lambda text: parse_scenes(text, n, fewer_ok=fewer_ok), n=n
+        return await self._structured(
+            body, lambda text: parse_scenes(text, n, fewer_ok=fewer_ok), n=n, purpose="scenes"
         )
-        scenes = []
-        for number, answer in enumerate(answers, start=1):
-            names = []
-            for name in answer.characters:
-                known = analysis.character(name) if analysis is not None else None
-                canonical = known.name if known is not None else name.strip()
-                if canonical and canonical not in names:
-                    names.append(canonical)
-            scenes.append(
-                Scene(
-                    number=number,
-                    title=answer.title,
-                    description=answer.description,
-                    image_prompt=answer.image_prompt,
-                    characters=names,
-                    place=answer.place,
-                    time_of_day=answer.time_of_day,
-                )
-            )
-        return scenes
 
     async def enhance_prompt(
         self, scene: Scene, analysis: StoryAnalysis | None, style: Style
@@ -111,9 +137,11 @@ class OpenRouterTextProvider(TextProvider):
         limit = self.settings.enhance_max_chars
         body = self._body(
             prompts.enhance_messages(scene, analysis, style, limit),
-            max_tokens=min(self.settings.max_tokens, 600),
+            max_tokens=min(self.settings.max_tokens or 600, 600),
         )
-        completion = await self.chat.complete(body, accept=lambda c: bool(clean_prompt(c.content)))
+        completion = await self.complete(
+            body, f"enhance scene {scene.number}", accept=lambda c: bool(clean_prompt(c.content))
+        )
         return bound(clean_prompt(completion.content), limit)
 
     async def check(self) -> CheckResult:
@@ -135,7 +163,7 @@ class OpenRouterTextProvider(TextProvider):
         body: dict[str, Any] = {
             "model": cfg.model,
             "messages": messages,
-            "max_tokens": max_tokens or cfg.max_tokens,
+            "max_tokens": max_tokens or cfg.max_tokens or 4096,
             "provider": {"require_parameters": True},
         }
         if cfg.models:
@@ -146,11 +174,48 @@ class OpenRouterTextProvider(TextProvider):
             body["response_format"] = response_format
         return body
 
+    async def max_tokens(self, messages: list[dict[str, str]], expected: int) -> int:
+        """The answer budget: ``expected`` tokens with room to spare, within the model's limits.
+
+        A configured ``max_tokens`` wins (still capped by the model's output limit).
+        """
+        from storyframe_openrouter.budget import estimate_tokens
+
+        limits = await self.limits()
+        if self.settings.max_tokens:
+            return min(self.settings.max_tokens, limits.max_output)
+        prompt = sum(estimate_tokens(m["content"]) for m in messages) + 600
+        room = int(limits.context_length * 0.95) - prompt
+        return max(16, min(int(expected * 1.5) + 300, limits.output_cap(), room))
+
+    async def complete(self, body: dict[str, Any], purpose: str, **kwargs: Any) -> Completion:
+        """One chat completion, recorded in ``calls`` with its purpose, tokens and cost."""
+        started = time.perf_counter()
+        completion = await self.chat.complete(body, **kwargs)
+        self.calls.append(
+            TextCall(
+                provider=self.name,
+                purpose=purpose,
+                model=completion.model or self.settings.model,
+                prompt_tokens=completion.usage.prompt_tokens,
+                completion_tokens=completion.usage.completion_tokens,
+                cost=completion.usage.cost,
+                seconds=round(time.perf_counter() - started, 3),
+                finish_reason=completion.finish_reason,
+            )
+        )
+        return completion
+
     async def _structured(
-        self, body: dict[str, Any], parse: Callable[[str], T], *, n: int | None = None
+        self,
+        body: dict[str, Any],
+        parse: Callable[[str], T],
+        *,
+        n: int | None = None,
+        purpose: str = "answer",
     ) -> T:
         """Ask, parse; on a bad answer ask once more with the problem; then ``BadResponse``."""
-        first = await self.chat.complete(body)
+        first = await self.complete(body, purpose)
         try:
             return parse(first.content)
         except AnswerError as error:
@@ -166,7 +231,7 @@ class OpenRouterTextProvider(TextProvider):
         }
         if first.finish_reason == "length":
             retry_body["max_tokens"] = min(body["max_tokens"] * 2, REPAIR_TOKEN_CEILING)
-        second = await self.chat.complete(retry_body)
+        second = await self.complete(retry_body, f"{purpose} (again)")
         try:
             return parse(second.content)
         except AnswerError as error:
@@ -242,12 +307,31 @@ def bound(text: str, limit: int) -> str:
     return (cut[:space] if space >= limit // 2 else cut).rstrip(" ,;:")
 
 
+@functools.lru_cache(maxsize=2)
 def story_counts(story: str) -> tuple[int, int, int]:
     """Words, sentences and paragraphs, counted the way the heuristic provider counts them."""
     from storyframe.builtins.textsplit import prepare
 
     doc = prepare(story)
     return sum(len(words) for words in doc.words), len(doc.units), doc.paragraph_count
+
+
+def count_mentions(story: str, characters: list[Character]) -> None:
+    """Set each character's ``mentions`` (name and aliases) in one pass over ``story``."""
+    owner = {
+        name.strip().casefold(): c.name
+        for c in reversed(characters)
+        for name in (c.name, *c.aliases)
+        if name.strip()
+    }
+    counts: dict[str, int] = dict.fromkeys((c.name for c in characters), 0)
+    if owner:
+        names = sorted(owner, key=len, reverse=True)
+        pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, names))})(?!\w)")
+        for found in pattern.findall(story.casefold()):
+            counts[owner[found]] += 1
+    for character in characters:
+        character.mentions = counts[character.name]
 
 
 def _mentions(story: str, name: str) -> int:
