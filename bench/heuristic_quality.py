@@ -1,0 +1,238 @@
+"""Measure what a storyboard artist sees in the heuristic provider's scenes.
+
+Runs the provider (public API only) on every shared story and prints: how many image prompts
+start with a pronoun (as a whole or after a colon) or carry speech (quote marks, a speech verb,
+first or second person), their length, whether each says who, where, what happens, the light
+and a shot size; where the first and last scenes' moments fall; whether the sentence with the
+strongest turning-point cues is shown; how many titles name an event; and the precision and
+recall of the characters against the hand-labelled casts in ``tests/heuristic/cast_labels.json``.
+Run it with::
+
+    python bench/heuristic_quality.py [--tales 6] [--novels 12] [--show 0]
+"""
+
+# Quotes in these patterns are deliberate.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+from pathlib import Path
+
+from storyframe.builtins.heuristic import HeuristicTextProvider
+from storyframe.builtins.lexicon import ACTION_VERBS, COMMON_VERBS, STOPWORDS, word_set
+from storyframe.builtins.textsplit import WORD_RE, prepare
+from storyframe.models import Scene, StoryAnalysis
+from storyframe.styles import BUILTIN_STYLES
+
+ROOT = Path(__file__).resolve().parents[1]
+STORIES = ROOT.parent / "shared" / "stories"
+LABELS = ROOT / "tests" / "heuristic" / "cast_labels.json"
+
+PRONOUNS = word_set("he she it they him her his them their its we i you us our my")
+QUOTED = re.compile(r"[\"“”«»„]|(?<![\w])['‘]|['’](?![\w])")
+# Speech with its marks taken off still reads as speech: a speech verb, or first and second person.
+SPOKEN = re.compile(
+    r"\b(?:said|says|cried|asked|answered|replied|exclaimed|shouted|whispered|i|i'm|i'll|me|my|"
+    r"you|your|we|us|thou|thee|thy|ye)\b",
+    re.IGNORECASE,
+)
+STARTS = re.compile(r"(?:^|: |\. )\W*([\w'’]+)")
+SHOT = re.compile(r"\b(?:wide|medium|long|full|establishing|close-up|close) shot\b|\bclose-up\b")
+LIGHT = re.compile(
+    r"\b(?:light|lit|sun|sunlit|sunlight|moon|moonlight|moonlit|night|dawn|dusk|morning|evening|"
+    r"noon|midday|afternoon|twilight|daylight|candle|candlelight|firelight|lamplight|lantern|"
+    r"torchlight|dark|darkness|starlight|overcast|shadow|shadows|gloom)\b",
+    re.IGNORECASE,
+)
+TEMPLATE = re.compile(r"^(?:The )?[\w'’-]+(?: [\w'’-]+)? (?:and|at|in|on|by) (?:the )?[A-Z]")
+TURNING = re.compile(
+    r"\b(?:suddenly|all at once|at once|at last|at that moment|in an instant|but when|just as|"
+    r"no sooner|fell down dead|was dead|were dead|died|killed|slew|cut off|burst|broke|awoke|"
+    r"woke up|transformed|turned into|changed into|vanished|disappeared|rescued|saved|set free|"
+    r"released|married|wedding|recogni[sz]ed|discovered|revealed|seized|caught|escaped|fled)\b",
+    re.IGNORECASE,
+)
+
+
+def turning_score(text: str) -> int:
+    """How many turning-point cues a sentence has."""
+    return len(TURNING.findall(text))
+
+
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that are not stopwords."""
+    return {w for w in WORD_RE.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def is_event_title(title: str) -> bool:
+    """A title that names an event: it has a verb and is not "The X and the Y in the Z"."""
+    words = WORD_RE.findall(title.lower())
+    verbish = any(
+        w in ACTION_VERBS
+        or w in COMMON_VERBS
+        or (len(w) > 4 and w.endswith("ed"))
+        or (w.endswith("s") and w[:-1] in ACTION_VERBS | COMMON_VERBS)
+        or (w.endswith("es") and w[:-2] in ACTION_VERBS | COMMON_VERBS)
+        for w in words[1:]
+    )
+    return verbish and not TEMPLATE.match(title)
+
+
+def forms(names: list[str]) -> set[str]:
+    """Lower-case name forms without a leading article."""
+    return {re.sub(r"^(?:the|a|an) ", "", n.lower().strip()) for n in names}
+
+
+def cast_score(analysis: StoryAnalysis, label: dict[str, list[list[str]]]) -> tuple[int, int, int]:
+    """(true positives, predicted, labelled cast found) for one tale."""
+    cast = [forms(c) for c in label["cast"]]
+    known = cast + [forms(c) for c in label.get("also", [])]
+    correct = 0
+    found: set[int] = set()
+    for character in analysis.characters:
+        mine = forms([character.name, *character.aliases])
+        if any(mine & entry for entry in known):
+            correct += 1
+        found.update(i for i, entry in enumerate(cast) if mine & entry)
+    return correct, len(analysis.characters), len(found)
+
+
+class Tally:
+    """Counts over all the prompts and scenes."""
+
+    def __init__(self) -> None:
+        self.prompts = 0
+        self.pronoun = 0
+        self.quoted = 0
+        self.words: list[int] = []
+        self.who = self.where = self.action = self.light = self.shot = self.complete = 0
+        self.stories = self.first_ok = self.last_ok = self.turning_ok = 0
+        self.titles = self.event_titles = 0
+        self.characters = self.looks = 0
+
+
+def shown_sentence(prompt: str, sentences: list[tuple[int, set[str]]]) -> int:
+    """The index of the story sentence the prompt shows best (most shared content words)."""
+    mine = content_words(prompt)
+    best, best_score = 0, -1.0
+    for index, (_, words) in enumerate(sentences):
+        if not words:
+            continue
+        score = len(mine & words) / (1 + 0.02 * len(words))
+        if score > best_score:
+            best, best_score = index, score
+    return best
+
+
+def measure(
+    tally: Tally, story: str, scenes: list[Scene], analysis: StoryAnalysis, show: int
+) -> None:
+    """Add one story's scenes to the tally."""
+    units = [u.text for u in prepare(story).units if not u.heading]
+    offsets, total = [], 0
+    for text in units:
+        offsets.append(total)
+        total += len(text) + 1
+    sentences = [(offsets[i], content_words(t)) for i, t in enumerate(units)]
+    names = {f for c in analysis.characters for f in forms([c.name, *c.aliases])}
+    verbs = ACTION_VERBS | COMMON_VERBS
+    shown = []
+    for scene in scenes[:show]:
+        print(f"    {scene.number}. {scene.title} | {scene.image_prompt}")
+    for scene in scenes:
+        prompt = scene.image_prompt
+        lower = prompt.lower()
+        words = WORD_RE.findall(lower)
+        tally.prompts += 1
+        tally.words.append(len(words))
+        # The prompt and each part after a colon or full stop ("The fox: He went on ...").
+        tally.pronoun += any(m.group(1).lower() in PRONOUNS for m in STARTS.finditer(prompt))
+        tally.quoted += bool(QUOTED.search(prompt) or SPOKEN.search(prompt))
+        who = any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lower) for n in names if n)
+        where = bool(scene.place) and scene.place.lower().removeprefix("the ") in lower
+        action = any(
+            w in verbs or (len(w) > 4 and w.endswith(("ed", "ing"))) or w[:-1] in verbs
+            for w in words
+        )
+        light = bool(LIGHT.search(prompt))
+        shot = bool(SHOT.search(lower))
+        tally.who += who
+        tally.where += where
+        tally.action += action
+        tally.light += light
+        tally.shot += shot
+        tally.complete += who and where and action and light and shot
+        tally.titles += 1
+        tally.event_titles += is_event_title(scene.title)
+        shown.append(shown_sentence(prompt, sentences))
+    tally.stories += 1
+    if shown and total:
+        tally.first_ok += sentences[shown[0]][0] <= 0.15 * total
+        tally.last_ok += sentences[shown[-1]][0] >= 0.85 * total - len(units[shown[-1]])
+        scores = [turning_score(t) for t in units]
+        strongest = max(scores)
+        tally.turning_ok += strongest == 0 or any(scores[i] == strongest for i in shown)
+    tally.characters += len(analysis.characters)
+    tally.looks += sum(1 for c in analysis.characters if c.look)
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:5.1f}%" if whole else "  n/a"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tales", type=int, default=6, help="scenes per tale")
+    parser.add_argument("--novels", type=int, default=12, help="scenes per novel")
+    parser.add_argument("--show", type=int, default=0, help="print this many prompts per story")
+    args = parser.parse_args()
+    style = BUILTIN_STYLES[0]
+    labelled = json.loads(LABELS.read_text(encoding="utf-8"))
+    labels = {k: v for k, v in labelled.items() if not k.startswith("_")}
+    tally = Tally()
+    correct = predicted = found = wanted = 0
+    paths = sorted(STORIES.glob("*.txt"))
+    for path in paths:
+        story = path.read_text(encoding="utf-8")
+        provider = HeuristicTextProvider()
+        analysis = await provider.analyze(story)
+        n = args.novels if path.name.startswith("novel") else args.tales
+        scenes = await provider.generate_scenes(story, n, style, analysis)
+        if args.show:
+            print(f"  {path.name}")
+        measure(tally, story, scenes, analysis, args.show)
+        if path.name in labels:
+            c, p, f = cast_score(analysis, labels[path.name])
+            correct, predicted, found = correct + c, predicted + p, found + f
+            wanted += len(labels[path.name]["cast"])
+    t = tally
+    print(f"stories: {t.stories} ({args.tales} scenes per tale, {args.novels} per novel)")
+    print(f"prompts beginning with a pronoun     {pct(t.pronoun, t.prompts)}   (target < 3%)")
+    print(f"prompts with quoted speech           {pct(t.quoted, t.prompts)}   (target 0%)")
+    print(f"median prompt words                  {statistics.median(t.words):6.1f}")
+    print(f"prompts naming who                   {pct(t.who, t.prompts)}")
+    print(f"prompts naming where (scene place)   {pct(t.where, t.prompts)}")
+    print(f"prompts with an action verb          {pct(t.action, t.prompts)}")
+    print(f"prompts with light or time of day    {pct(t.light, t.prompts)}")
+    print(f"prompts with a shot size             {pct(t.shot, t.prompts)}")
+    print(f"prompts with all five                {pct(t.complete, t.prompts)}")
+    print(f"first scene from the first 15%       {pct(t.first_ok, t.stories)}")
+    print(f"last scene from the final 15%        {pct(t.last_ok, t.stories)}")
+    print(f"strongest turning point shown        {pct(t.turning_ok, t.stories)}")
+    print(f"titles naming an event               {pct(t.event_titles, t.titles)}")
+    print(f"characters with a look               {pct(t.looks, t.characters)}")
+    precision = correct / predicted if predicted else 0.0
+    recall = found / wanted if wanted else 0.0
+    print(
+        f"characters vs {len(labels)} labelled casts     precision {precision:.2f} "
+        f"(target >= 0.9), recall {recall:.2f} (target >= 0.8)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
