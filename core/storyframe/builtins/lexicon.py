@@ -22,7 +22,8 @@ STOPWORDS = word_set(
     such than that the their theirs them themselves then there therefore these they this those
     though through thus till to too toward towards under until up upon us very was we well were
     what whatever when where whether which while who whom whose why will with within without
-    would yes yet you your yours yourself"""
+    would yes yet you your yours yourself underneath beneath thou thee thy thine ye hast hath art
+    dost doth shalt wilt wert canst couldst wouldst shouldst didst hadst mayst"""
 )
 COMMON_VERBS = word_set(
     """answered asked began begin called come coming cried felt find found gave give go goes going
@@ -42,6 +43,17 @@ CHARACTER_NOUNS = word_set(
     goat mermaid elf shoemaker woodcutter wood-cutter smith blacksmith baker musician fiddler
     gardener groom guard captain sailor doctor ferryman squire page nun abbot hare fellow"""
 )
+_IRREGULAR_PLURALS = {
+    "man": "men", "woman": "women", "child": "children", "goose": "geese", "mouse": "mice",
+    "wolf": "wolves", "elf": "elves", "thief": "thieves", "wife": "wives", "fish": "fishes",
+    "ass": "asses", "fairy": "fairies", "lady": "ladies", "princess": "princesses",
+    "wood-cutter": "wood-cutters", "dwarf": "dwarfs", "sheep": "sheep",
+}  # fmt: skip
+CHARACTER_PLURALS = frozenset(
+    _IRREGULAR_PLURALS.get(noun, noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s"))
+    for noun in CHARACTER_NOUNS
+)
+"""Groups that act together: "the dwarfs", "the robbers", "the twelve huntsmen"."""
 GENERIC_NOUNS = word_set("man woman son daughter brother sister boy girl lady fellow child maiden")
 IDENTITY_ADJECTIVES = word_set(
     "old young little eldest youngest elder younger second third wise poor"
@@ -79,7 +91,9 @@ COMMON_CAPS = word_set(
     """I O Oh Ah God Heaven Lord Christ Sunday Monday Tuesday Wednesday Thursday Friday Saturday
     January February March April May June July August September October November December
     Christmas Easter English French German Latin Yes No Good Well Pray Alas Sir Madam Dear
-    Project Gutenberg Chapter CHAPTER Mrs Mr Miss OK Ok Hello Goodbye Thank Thanks"""
+    Project Gutenberg Chapter CHAPTER Mrs Mr Miss OK Ok Hello Goodbye Thank Thanks Lo Hark
+    Behold Hush Hurrah Huzza Alack Fie Farewell Adieu Amen Bravo Welcome Well-a-day Heigh-ho
+    Thou Thee Thy Thine Ye Hast Hath Art Dost Doth Shalt Wilt Canst Nay Ay Aye"""
 )
 ACTION_VERBS = word_set(
     """ran run runs rode ride flew fly jumped leapt leaped climbed fell caught shot seized opened
@@ -142,3 +156,14 @@ MOODS: tuple[tuple[str, frozenset[str]], ...] = tuple(
          " mysterious dream vanished transformed charm wizard witchcraft fog mist"),
     )
 )  # fmt: skip
+MALE_NOUNS = word_set(
+    """king prince man boy giant dwarf tailor miller huntsman hunter father brother son husband
+    soldier knight wizard peasant farmer fisherman shepherd robber bridegroom grandfather youth
+    lad lord duke emperor merchant beggar thief priest monk hermit sorcerer cock elf shoemaker
+    woodcutter wood-cutter smith blacksmith baker fiddler gardener groom guard captain sailor
+    ferryman squire page abbot fellow"""
+)
+FEMALE_NOUNS = word_set(
+    """queen princess witch woman girl mother stepmother sister daughter wife maid maiden bride
+    grandmother lady enchantress mermaid nun hen goose duck cow"""
+)
