@@ -3,8 +3,9 @@
 Runs the provider (public API only) on every shared story and prints: how many image prompts
 start with a pronoun (as a whole or after a colon) or carry speech (quote marks, a speech verb,
 first or second person), their length, whether each says who, where, what happens, the light
-and a shot size; where the first and last scenes' moments fall; whether the sentence with the
-strongest turning-point cues is shown; how many titles name an event; and the precision and
+and a shot size; where the first and last scenes' moments fall (each prompt is matched to the
+sentence of its own scene it shares most words with); whether the sentence whose narration has
+the strongest turning-point cues is shown; how many titles name an event; and the precision and
 recall of the characters against the hand-labelled casts in ``tests/heuristic/cast_labels.json``.
 Run it with::
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from storyframe.builtins.heuristic import HeuristicTextProvider
 from storyframe.builtins.lexicon import ACTION_VERBS, COMMON_VERBS, STOPWORDS, word_set
-from storyframe.builtins.textsplit import WORD_RE, prepare
+from storyframe.builtins.textsplit import WORD_RE, prepare, strip_speech
 from storyframe.models import Scene, StoryAnalysis
 from storyframe.styles import BUILTIN_STYLES
 
@@ -116,11 +117,26 @@ class Tally:
         self.characters = self.looks = 0
 
 
-def shown_sentence(prompt: str, sentences: list[tuple[int, set[str]]]) -> int:
-    """The index of the story sentence the prompt shows best (most shared content words)."""
+def scene_starts(scenes: list[Scene], units: list[str]) -> list[int]:
+    """The index of the sentence each scene's description starts with (scenes are in order)."""
+    starts: list[int] = []
+    at = 0
+    for scene in scenes:
+        head = scene.description[:40]
+        found = next((i for i in range(at, len(units)) if units[i].startswith(head)), at)
+        starts.append(found)
+        at = found
+    return starts
+
+
+def shown_sentence(
+    prompt: str, sentences: list[tuple[int, set[str]]], start: int = 0, end: int | None = None
+) -> int:
+    """The index of the sentence in ``start:end`` the prompt shows best (most shared words)."""
     mine = content_words(prompt)
-    best, best_score = 0, -1.0
-    for index, (_, words) in enumerate(sentences):
+    best, best_score = start, -1.0
+    for index in range(start, len(sentences) if end is None else end):
+        words = sentences[index][1]
         if not words:
             continue
         score = len(mine & words) / (1 + 0.02 * len(words))
@@ -133,7 +149,8 @@ def measure(
     tally: Tally, story: str, scenes: list[Scene], analysis: StoryAnalysis, show: int
 ) -> None:
     """Add one story's scenes to the tally."""
-    units = [u.text for u in prepare(story).units if not u.heading]
+    body = [u for u in prepare(story).units if not u.heading]
+    units = [u.text for u in body]
     offsets, total = [], 0
     for text in units:
         offsets.append(total)
@@ -142,9 +159,11 @@ def measure(
     names = {f for c in analysis.characters for f in forms([c.name, *c.aliases])}
     verbs = ACTION_VERBS | COMMON_VERBS
     shown = []
+    starts = scene_starts(scenes, units)
+    bounds = list(zip(starts, [*starts[1:], len(units)], strict=True))
     for scene in scenes[:show]:
         print(f"    {scene.number}. {scene.title} | {scene.image_prompt}")
-    for scene in scenes:
+    for number, scene in enumerate(scenes):
         prompt = scene.image_prompt
         lower = prompt.lower()
         words = WORD_RE.findall(lower)
@@ -169,12 +188,15 @@ def measure(
         tally.complete += who and where and action and light and shot
         tally.titles += 1
         tally.event_titles += is_event_title(scene.title)
-        shown.append(shown_sentence(prompt, sentences))
+        start, end = bounds[number]
+        shown.append(shown_sentence(prompt, sentences, start, max(end, start + 1)))
     tally.stories += 1
     if shown and total:
         tally.first_ok += sentences[shown[0]][0] <= 0.15 * total
         tally.last_ok += sentences[shown[-1]][0] >= 0.85 * total - len(units[shown[-1]])
-        scores = [turning_score(t) for t in units]
+        scores = [
+            turning_score(strip_speech(t, u.in_quote)) for t, u in zip(units, body, strict=True)
+        ]
         strongest = max(scores)
         tally.turning_ok += strongest == 0 or any(scores[i] == strongest for i in shown)
     tally.characters += len(analysis.characters)

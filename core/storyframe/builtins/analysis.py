@@ -31,10 +31,12 @@ from storyframe.builtins.lexicon import (
     NONVISUAL,
     PLACE_NOUNS,
     STOPWORDS,
+    THINGS,
     VISUAL_ADJECTIVES,
     word_set,
 )
 from storyframe.builtins.names import (
+    LOOK_WORDS,
     NameStats,
     is_place,
     is_word,
@@ -43,7 +45,7 @@ from storyframe.builtins.names import (
     name_look,
     scan_names,
 )
-from storyframe.builtins.textsplit import Document
+from storyframe.builtins.textsplit import WORD_RE, Document
 from storyframe.models import Character, StoryAnalysis
 
 _WITH_CLAUSE = re.compile(
@@ -121,9 +123,11 @@ def _scan(doc: Document) -> _Scan:
     return scan
 
 
-def _agrees(noun: str, clause: str) -> bool:
-    """Whether a "with her ..." or "in his ..." clause can describe ``noun``."""
-    words = set(clause.split())
+def _agrees(noun: str, clause: str, clause_words: Sequence[str]) -> bool:
+    """Whether a "with her ..." or "in his ..." clause can describe ``noun``'s looks."""
+    words = set(clause_words)
+    if words.isdisjoint(LOOK_WORDS) and words.isdisjoint(THINGS):
+        return False  # "in his terror": not a look
     if "her" in words or "herself" in words:
         return noun in FEMALE_NOUNS
     if "his" in words or "himself" in words:
@@ -154,12 +158,14 @@ def _count_noun(
     visual = [
         a
         for a in adjectives
-        if a not in NONVISUAL and (a in VISUAL_ADJECTIVES or a not in COMMON_VERBS)
+        if a not in NONVISUAL
+        and a not in NOUN_FORMS
+        and (a in VISUAL_ADJECTIVES or (a not in COMMON_VERBS and not a.endswith("ed")))
     ]
     lower = text.lower()
     at = re.search(rf"\b{re.escape(words[k])}\b", lower)
     clause = _WITH_CLAUSE.match(lower, at.end()) if at else None
-    if clause and not _agrees(noun, clause.group(1)):
+    if clause and not _agrees(noun, clause.group(1), WORD_RE.findall(clause.group(1))):
         clause = None  # "came up to the tailor with her heavy basket": not the tailor's
     score = len(visual) + (2 if clause else 0)
     if score > stats.look_score:

@@ -107,7 +107,8 @@ ACTION_VERBS = word_set(
 VISUAL_ADJECTIVES = word_set(
     """golden silver gold red white black green blue yellow brown grey gray dark bright little
     small big great huge tiny old young beautiful ugly wooden iron glass crystal stone shabby
-    poor rich wild tall long short magic enchanted crooked broken burning shining wicked"""
+    poor rich wild tall long short magic enchanted crooked broken burning shining wicked ragged
+    beloved aged naked bearded winged horned hooded veiled crowned armed"""
 )
 THINGS = word_set(
     """apple arrow axe bag ball basket bed bell bird boat bone book bottle bow box bread broom
@@ -167,3 +168,78 @@ FEMALE_NOUNS = word_set(
     """queen princess witch woman girl mother stepmother sister daughter wife maid maiden bride
     grandmother lady enchantress mermaid nun hen goose duck cow"""
 )
+SPEAKING = word_set(
+    """said says cried asked answered replied exclaimed shouted whispered spoke speak speaks
+    say tell told thought"""
+)
+FIRST_PERSON = word_set("i i'm i'll i've i'd me my mine myself we us our ours")
+SECOND_PERSON = word_set("you your yours yourself thou thee thy thine ye")
+CLOSE_CUES = word_set(
+    """kiss kissed kisses wept weep tears tear eyes eye face lips hand hands finger fingers ring
+    key needle letter feather pea pearl pearls egg coin spindle smiled smile whispered tasted
+    touched held bit bite cheek cheeks forehead mouth heart neck hair locks braid tresses"""
+)
+TRAVEL_VERBS = word_set(
+    """rode ride rides ran run runs walked walk went go goes travelled traveled journeyed flew fly
+    sailed sail galloped fled crossed wandered marched came set climbed drove rowed swam led
+    followed hurried hastened chased"""
+)
+OPEN_PLACES = word_set(
+    """forest wood woods village town city kingdom garden meadow field valley marsh swamp grove
+    orchard courtyard graveyard churchyard road path bridge hill mountain shore beach island
+    street heath moor cliff river lake sea ocean pond fountain stream well gate market square
+    camp farm landing"""
+)
+INDOOR_PLACES = word_set(
+    """house cottage hut room chamber hall kitchen cellar cave stable barn prison dungeon palace
+    church chapel attic bedroom parlour parlor library shop bakery tavern inn mill school"""
+)
+TURNING_WORDS = word_set(
+    """suddenly died killed slew burst broke awoke transformed vanished disappeared rescued saved
+    released married wedding recognised recognized discovered revealed seized caught escaped fled"""
+)
+TURNING_PHRASES = frozenset(
+    tuple(phrase.split())
+    for phrase in (
+        "at once", "at last", "at that moment", "in an instant", "but when", "just as",
+        "no sooner", "fell down dead", "was dead", "were dead", "cut off", "woke up",
+        "turned into", "changed into", "set free",
+    )
+)  # fmt: skip
+"""Turning-point cues: the moment a story changes course."""
+IRREGULAR_PAST = {
+    past: base
+    for base, pasts in (
+        ("be", ""), ("begin", "began"), ("bite", "bit"), ("blow", "blew"), ("break", "broke"),
+        ("bring", "brought"), ("build", "built"), ("burn", "burnt"), ("burst", "burst"),
+        ("buy", "bought"), ("cast", "cast"), ("catch", "caught"), ("choose", "chose"),
+        ("come", "came"), ("creep", "crept"), ("cut", "cut"), ("deal", "dealt"), ("dig", "dug"),
+        ("do", "did"), ("draw", "drew"), ("dream", "dreamt"), ("drink", "drank"),
+        ("drive", "drove"), ("eat", "ate"), ("fall", "fell"), ("feed", "fed"), ("feel", "felt"),
+        ("fight", "fought"), ("find", "found"), ("flee", "fled"), ("fling", "flung"),
+        ("fly", "flew"), ("forget", "forgot"), ("forgive", "forgave"), ("freeze", "froze"),
+        ("get", "got"), ("give", "gave"), ("go", "went"), ("grind", "ground"), ("grow", "grew"),
+        ("hang", "hung"), ("have", "had"), ("hear", "heard"), ("hide", "hid"), ("hit", "hit"),
+        ("hold", "held"), ("hurt", "hurt"), ("keep", "kept"), ("kneel", "knelt"),
+        ("know", "knew"), ("lay", "laid"), ("lead", "led"), ("leap", "leapt"), ("leave", "left"),
+        ("lend", "lent"), ("let", "let"), ("lie", "lay"), ("light", "lit"), ("lose", "lost"),
+        ("make", "made"), ("mean", "meant"), ("meet", "met"), ("pay", "paid"), ("put", "put"),
+        ("read", "read"), ("ride", "rode"), ("ring", "rang"), ("rise", "rose arose"),
+        ("run", "ran"), ("say", "said"), ("see", "saw"), ("seek", "sought"), ("sell", "sold"),
+        ("send", "sent"), ("set", "set"), ("shake", "shook"), ("shine", "shone"),
+        ("shoot", "shot"), ("shut", "shut"), ("sing", "sang"), ("sink", "sank"), ("sit", "sat"),
+        ("sleep", "slept"), ("slay", "slew"), ("slide", "slid"), ("speak", "spoke"),
+        ("spend", "spent"), ("spin", "spun"), ("spring", "sprang"), ("stand", "stood"),
+        ("steal", "stole"), ("stick", "stuck"), ("sting", "stung"), ("strike", "struck"),
+        ("swear", "swore"), ("sweep", "swept"), ("swim", "swam"), ("swing", "swung"),
+        ("take", "took"), ("teach", "taught"), ("tear", "tore"), ("tell", "told"),
+        ("think", "thought"), ("throw", "threw"), ("understand", "understood"),
+        ("wake", "woke awoke"), ("wear", "wore"), ("weave", "wove"), ("weep", "wept"),
+        ("win", "won"), ("wind", "wound"), ("write", "wrote"), ("can", "could"),
+        ("will", "would"), ("shall", "should"), ("become", "became"), ("overtake", "overtook"),
+        ("behold", "beheld"), ("bear", "bore"), ("bend", "bent"), ("bid", "bade"),
+        ("spread", "spread"), ("tread", "trod"), ("undertake", "undertook"),
+    )
+    for past in pasts.split()
+}  # fmt: skip
+"""Past tense -> plain form of common irregular verbs, for titles in the present tense."""
