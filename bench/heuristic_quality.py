@@ -50,7 +50,7 @@ LIGHT = re.compile(
     r"torchlight|dark|darkness|starlight|overcast|shadow|shadows|gloom)\b",
     re.IGNORECASE,
 )
-TEMPLATE = re.compile(r"^(?:The )?[\w'’-]+(?: [\w'’-]+)? (?:and|at|in|on|by) (?:the )?[A-Z]")
+SMALL = word_set("and at in on by the of a an to with")
 TURNING = re.compile(
     r"\b(?:suddenly|all at once|at once|at last|at that moment|in an instant|but when|just as|"
     r"no sooner|fell down dead|was dead|were dead|died|killed|slew|cut off|burst|broke|awoke|"
@@ -70,18 +70,46 @@ def content_words(text: str) -> set[str]:
     return {w for w in WORD_RE.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
-def is_event_title(title: str) -> bool:
-    """A title that names an event: it has a verb and is not "The X and the Y in the Z"."""
+# Plain forms of common verbs whose past tense is irregular (present-tense titles use these).
+BASES = word_set(
+    """be begin bite blow break bring build burn buy catch choose come creep cut dig do draw drink
+    drive eat fall feed feel fight find flee fly forget freeze get give go grow hang have hear
+    hide hit hold keep kneel know lay lead leap leave let lie light lose make meet pay put ride
+    ring rise run say see seek sell send set shake shine shoot shut sing sink sit sleep slay
+    speak spin spring stand steal strike swim take teach tear tell think throw wake wear weave
+    weep win write become"""
+)
+
+
+def is_verb(word: str) -> bool:
+    """A past or present (third person) form of a verb, as far as a word list can tell."""
+    past = ACTION_VERBS | COMMON_VERBS
+    if word in past or word in {"is", "are", "was", "were", "has", "have"}:
+        return True
+    if len(word) > 4 and word.endswith("ed"):
+        return True
+    if word in BASES or word + "d" in past or word + "ed" in past:
+        return True  # a plural subject's verb: "Hansel and Gretel wake"
+    if not word.endswith("s") or word.endswith("ss"):
+        return False
+    stems = {word[:-1], word[:-2], word[:-3] + "y"}
+    return any(s in BASES or s in past or s + "ed" in past or s + "d" in past for s in stems)
+
+
+def is_event_title(title: str, names: set[str]) -> bool:
+    """A title that names an event: it has a verb and is not "The X and the Y in the Z".
+
+    A verb is a word :func:`is_verb` knows, or a lower-case word in -s right after one of the
+    story's character names ("The sparrow perches upon the shelf").
+    """
+    if all(w[:1].isupper() or w in SMALL for w in title.split()):
+        return False  # "The Fox and the King at the Castle": names and places in title case
     words = WORD_RE.findall(title.lower())
-    verbish = any(
-        w in ACTION_VERBS
-        or w in COMMON_VERBS
-        or (len(w) > 4 and w.endswith("ed"))
-        or (w.endswith("s") and w[:-1] in ACTION_VERBS | COMMON_VERBS)
-        or (w.endswith("es") and w[:-2] in ACTION_VERBS | COMMON_VERBS)
-        for w in words[1:]
+    heads = {n.rsplit(" ", 1)[-1] for n in names}
+    return any(
+        is_verb(w) or (w.endswith("s") and words[k - 1] in heads and w not in heads)
+        for k, w in enumerate(words[1:], 1)
     )
-    return verbish and not TEMPLATE.match(title)
 
 
 def forms(names: list[str]) -> set[str]:
@@ -187,7 +215,7 @@ def measure(
         tally.shot += shot
         tally.complete += who and where and action and light and shot
         tally.titles += 1
-        tally.event_titles += is_event_title(scene.title)
+        tally.event_titles += is_event_title(scene.title, names)
         start, end = bounds[number]
         shown.append(shown_sentence(prompt, sentences, start, max(end, start + 1)))
     tally.stories += 1

@@ -46,7 +46,7 @@ _LEADING_JOINERS = re.compile(
 )
 _SPEECH_TAG = re.compile(
     r",?\s*(?:and\s+)?\b(?:said|says|cried|asked|answered|replied|exclaimed|shouted|whispered"
-    r"|called\s+out|thought)\b.*$",
+    r"|called\s+out|thought)\b(?:\s+[\w'’-]+){0,3}\W*$",
     re.IGNORECASE,
 )
 _QUOTE_CHARS = re.compile(r"[\"“”«»„「」『』]|(?<!\w)['‘]|['’](?!\w)")
@@ -62,6 +62,10 @@ _NARRATOR = {
 }  # fmt: skip
 SUBJECT_PRONOUNS = word_set("he she they his her their him them")
 _VAGUE_STARTS = word_set("it there this that these those its what which who")
+_ASIDE = re.compile(
+    r"^((?:\S+ ){0,3}?\S+), (?:who|which|whom|whose|thinking|seeing|with|to|however|therefore"
+    r"|too|then|still|in|at)\b[^,]{0,80}, "
+)
 _ARTICLES = word_set("the a an this that these those")
 _SUBORDINATE = word_set("how if whether because though although unless lest whereas")
 _CLAUSE_END = word_set(
@@ -89,6 +93,11 @@ def clean_speech(text: str) -> str:
     if len(stripped.split()) >= 3:
         text = stripped
     return " ".join(text.split())
+
+
+def vague(word: str) -> bool:
+    """Whether a sentence opening with ``word`` names nothing to show ("It was", "There")."""
+    return word in _VAGUE_STARTS or word in _SUBORDINATE
 
 
 def speechy(words: Sequence[str], narrator: bool) -> int:
@@ -143,47 +152,51 @@ def _lower_start(text: str) -> str:
     return text if text[:2] == "I " else text[:1].lower() + text[1:]
 
 
-def with_subject(action: str, resolve: Callable[[str], str], present: Sequence[str]) -> str:
+def with_subject(action: str, resolve: Callable[[str, str], str]) -> str:
     """``action`` with a leading pronoun, or a missing subject, made explicit.
 
-    ``resolve`` names who a pronoun ("he", "she", "" for a missing subject) stands for: the last
-    character mentioned before it, of its gender where known; ``present`` are the scene's
-    characters, for "they".
+    ``resolve(pronoun, action)`` names who a pronoun ("he", "she", "they", "" for a missing
+    subject) stands for: the last characters mentioned before it, of its gender where known, and
+    not named in the action itself.
     """
     words = action.split(" ")
     head = words[0].lower().strip(",")
     rest = " ".join(words[1:])
-    group = resolve("they") or resolve("")
-    if head in ("he", "she", "him") and resolve(head):
-        return _capital(f"{resolve(head)} {rest}".strip())
-    if head in ("his", "her") and resolve(head):
-        return _capital(f"{resolve(head)}'s {rest}".strip())
+
+    def name(pronoun: str) -> str:
+        return resolve(pronoun, action)
+
+    group = name("they") or name("")
+    if head in ("he", "she", "him") and name(head):
+        return _capital(f"{name(head)} {rest}".strip())
+    if head in ("his", "her") and name(head):
+        return _capital(f"{name(head)}'s {rest}".strip())
     if head in ("they", "them") and group:
         return _capital(f"{group} {rest}".strip())
     if head == "their" and group:
         return _capital(f"{group}'s {rest}".strip())
-    if head in _VAGUE_STARTS and resolve(""):
-        return _capital(f"{resolve('')} sees how {_lower_start(action)}")
+    if head in _VAGUE_STARTS and name(""):
+        return _capital(f"{name('')} sees how {_lower_start(action)}")
     for k, word in enumerate(words[1:7], 1):
         # "In his despair he leapt down", "Late at night they arrived": the opening phrase stays
         bare = word.lower().strip(",")
         if bare in ("he", "she", "they") and not any(
             w.lower() in _ARTICLES or w[:1].isupper() for w in words[1:k]
         ):
-            name = group if bare == "they" else resolve(bare)
-            if name:
-                return _capital(" ".join([*words[:k], name, *words[k + 1 :]]))
+            who = group if bare == "they" else name(bare)
+            if who:
+                return _capital(" ".join([*words[:k], who, *words[k + 1 :]]))
             break
-    if head and action[:1].islower() and head not in STOPWORDS and resolve(""):
-        return _capital(f"{resolve('')} {action}")  # "came to the tower" has lost its subject
+    if head and action[:1].islower() and head not in STOPWORDS and name(""):
+        return _capital(f"{name('')} {action}")  # "came to the tower" has lost its subject
     return _capital(action)
 
 
 def subject_of(action: str) -> str:
     """The words before the action's first past-tense verb ("The old king" in "The old king
-    gathered his court"), or "" if no verb comes within five words."""
+    gathered his court"), or "" if no verb comes within eight words."""
     words = action.split()
-    for k in range(1, min(len(words), 6)):
+    for k in range(1, min(len(words), 9)):
         word = words[k].lower().strip(",;")
         if words[k - 1].endswith((",", ";")) or words[k - 1].lower() in SUBJECT_PRONOUNS:
             break
@@ -271,6 +284,7 @@ def _present(verb: str, plural: bool) -> str | None:
 
 def event_title(action: str, subject: str) -> str:
     """The action's subject and verb phrase, present tense: "Rapunzel lets down her hair"."""
+    action = _ASIDE.sub(r"\1 ", action)  # "The ass, who saw the mischief, took himself off"
     subject = subject or subject_of(action)
     if not subject or not action.lower().startswith(subject.lower()):
         return ""
@@ -287,6 +301,8 @@ def event_title(action: str, subject: str) -> str:
         or (last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is", "'s")))
     )
     verb = _present(rest[0].lower().strip(","), plural)
+    if verb is None and len(rest[0]) > 3 and rest[0].endswith("s") and not rest[0].endswith("ss"):
+        verb = rest[0].strip(",")  # told in the present already: "Hans takes the knife"
     if verb is None:
         return ""
     kept = [verb]
@@ -319,5 +335,6 @@ __all__ = [
     "subject_of",
     "talk",
     "tell_as_narrator",
+    "vague",
     "with_subject",
 ]

@@ -35,12 +35,12 @@ from storyframe.builtins.phrasing import (
     clean_speech,
     compress,
     event_title,
-    is_subordinate,
     light,
     shot_size,
     speechy,
     talk,
     tell_as_narrator,
+    vague,
     with_subject,
 )
 from storyframe.builtins.storyline import FEMALE, MALE, QUOTES, Storyline
@@ -187,7 +187,7 @@ def _sentence(
         - 3 * speech
         - 1.5 * min(speechy(told, story.narrator), 3)
         - (2 if len(told) < 5 else 0)
-        - (1.5 if told and is_subordinate(told[0]) else 0)
+        - (1.5 if told and vague(told[0]) else 0)
         - 0.5 * sum(1 for w in told if w in _MODALS)
         - (0.5 if len(text) < 40 else 0)
         - (0.5 if len(text) > 350 else 0)
@@ -247,8 +247,8 @@ def _draft(
         earlier += [i for _, i in reversed(mentions)]
     earlier += who
 
-    def resolve(pronoun: str) -> str:
-        return story.referent(pronoun, earlier, matchers.names)
+    def resolve(pronoun: str, avoid: str = "") -> str:
+        return story.referent(pronoun, earlier, matchers.names, avoid)
 
     said = next((w for w in doc.words[best] if w in SPEAKING), "said")
     spoken = len(action.split()) < 3 or bool(
@@ -257,7 +257,7 @@ def _draft(
     if spoken:
         action = talk(present[:2] or ([resolve("")] if resolve("") else []), said)
     else:
-        action = with_subject(action, resolve, present)
+        action = with_subject(action, resolve)
     title = action if spoken else ""
     if not spoken and matchers.character_re is not None:
         match = matchers.character_re.search(action, 0, 60)

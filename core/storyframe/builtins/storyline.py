@@ -86,10 +86,16 @@ class Storyline:
             kept = []
         return kept or list(body)
 
-    def referent(self, pronoun: str, earlier: Sequence[int], names: Sequence[str]) -> str:
+    def referent(
+        self, pronoun: str, earlier: Sequence[int], names: Sequence[str], avoid: str = ""
+    ) -> str:
         """Who a pronoun stands for: the first of ``earlier`` (characters mentioned before it,
-        latest first) of the pronoun's gender, else of unknown gender; "they", the first two."""
-        order: list[int] = [*earlier, *self.recent, *range(len(names))]
+        latest first) of the pronoun's gender, else of unknown gender; "they", the first two. Names
+        in ``avoid`` (the action itself: "she carried the water to Partlet") are passed over."""
+        avoid = avoid.lower()
+        order: list[int] = [
+            i for i in (*earlier, *self.recent, *range(len(names))) if names[i].lower() not in avoid
+        ]
         if not order:
             return ""
         if pronoun in ("they", "them", "their"):
