@@ -38,6 +38,7 @@ from storyframe.builtins.lexicon import (
 from storyframe.builtins.names import (
     LOOK_WORDS,
     NameStats,
+    features,
     is_place,
     is_word,
     lowercase_uses,
@@ -153,7 +154,7 @@ def _count_noun(
         key = f"{adjectives[-1]} {noun}"
     stats = scan.nouns.setdefault(key, _NounStats(first=index))
     stats.total += 1
-    if stats.total > 6 or stats.look_score >= 4:
+    if stats.total > 20 or stats.look_score >= 4:
         return
     visual = [
         a
@@ -167,9 +168,14 @@ def _count_noun(
     clause = _WITH_CLAUSE.match(lower, at.end()) if at else None
     if clause and not _agrees(noun, clause.group(1), WORD_RE.findall(clause.group(1))):
         clause = None  # "came up to the tailor with her heavy basket": not the tailor's
-    score = len(visual) + (2 if clause else 0)
+    gender = "f" if noun in FEMALE_NOUNS else "m" if noun in MALE_NOUNS else ""
+    feature = ""
+    if not clause and gender and sum(1 for w in words if w in NOUN_FORMS) == 1:
+        feature = next(iter(features(text, gender)), "")  # "the queen ... her golden hair"
+    score = len(visual) + (2 if clause or feature else 0)
     if score > stats.look_score:
-        stats.look = " ".join([*visual, noun, *([clause.group(1)] if clause else [])])
+        extra = [clause.group(1)] if clause else [f"with {feature}"] if feature else []
+        stats.look = " ".join([*visual, noun, *extra])
         stats.look_score = score
 
 

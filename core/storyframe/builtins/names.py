@@ -53,6 +53,15 @@ _LOOK_END = re.compile(
     r",?\s+(?:but|and\s+(?:he|she|it|they|his|her|its|their)|who|which|that|so)\b|;"
 )
 _ARTICLES = word_set("the a an")
+_HE = word_set("he his him himself")
+_SHE = word_set("she her herself")
+_PART = r"(?:skin|hair|cheeks|eyes|beard|lips|face|locks|tresses|braids|body)"
+_FEATURE = re.compile(
+    rf"\b(?P<owner>her|his|whose|had|has|with)\s+(?:a\s+|an\s+)?(?P<look>"
+    rf"{_PART}\s+(?:(?:was|were)\s+)?as\s+[\w-]+\s+as\s+(?:the\s+)?[\w-]+"
+    rf"|(?:[\w-]+,?\s+){{1,3}}?{_PART}(?:,\s+(?:as\s+)?[\w-]+\s+as\s+[\w-]+(?:\s+[\w-]+)?)?)",
+    re.IGNORECASE,
+)
 _OBJECTS = word_set("the a an my your his her our their me thee him us them not thou")
 _CONTRACTION = re.compile(r"['’](?:ll|m|d|ve|re|t)$")
 PLACE_OWNERS = frozenset(PLACE_NOUNS) | word_set("land people villagers folk country realm isle")
@@ -115,7 +124,7 @@ def _count_name(
     if text.startswith(name, end + 2) or text.endswith(name, 0, max(0, start - 2)):
         stats.repeats += 1  # "Kywitt, Kywitt": a cry, not a name
     stats.mid += not initial
-    if len(stats.units) < 4 and (not stats.units or stats.units[-1] != index):
+    if len(stats.units) < 8 and (not stats.units or stats.units[-1] != index):
         stats.units.append(index)
     before = WORD_RE.findall(text[max(0, start - 30) : start].lower())[-2:]
     after = WORD_RE.match(text[end : end + 20].lstrip(" ,"))
@@ -178,7 +187,7 @@ def merge_names(
             repeats=sum(s.repeats for s in stats),
             thing_votes=sum(s.thing_votes for s in stats),
             first=min(s.first for s in stats),
-            units=sorted({u for s in stats for u in s.units})[:4],
+            units=sorted({u for s in stats for u in s.units})[:8],
         )
         merged.append((main, sorted(f for f in forms if f != main), combined))
     return merged
@@ -227,14 +236,45 @@ def _clean_look(text: str) -> str:
     return text.strip(" ,;:-").lower()
 
 
+def features(text: str, gender: str) -> list[str]:
+    """Looks a sentence gives someone of ``gender`` ("m", "f" or "" for anyone): "skin as white
+    as snow", "magnificent long hair". A "her ..." phrase never goes to a man, nor "his ..." to
+    a woman."""
+    found = []
+    for match in _FEATURE.finditer(text):
+        owner = match.group("owner").lower()
+        said = "f" if owner == "her" else "m" if owner == "his" else ""
+        if said and said != gender:
+            continue
+        phrase = " ".join(match.group("look").split()).strip(" ,").lower()
+        phrase = phrase.replace(" was as ", " as ").replace(" were as ", " as ")
+        if " as " not in phrase and VISUAL_ADJECTIVES.isdisjoint(phrase.split()):
+            continue  # "her own hair" says nothing of how she looks
+        if phrase not in found:
+            found.append(phrase)
+    return found
+
+
+def _gender(name: str, doc: Document, unit_indexes: Sequence[int]) -> str:
+    """ "m" or "f" from the pronouns in and after the sentences that name someone, else ""."""
+    male = female = 0
+    for index in unit_indexes:
+        for words in doc.words[index : index + 2]:
+            male += sum(1 for w in words if w in _HE)
+            female += sum(1 for w in words if w in _SHE)
+    return "m" if male > 2 * female else "f" if female > 2 * male else ""
+
+
 def name_look(name: str, doc: Document, unit_indexes: Sequence[int]) -> str:
     """A look for a named character, from the sentences that introduce it."""
     found: list[str] = []
+    gender = _gender(name, doc, unit_indexes)
     for index in unit_indexes[:3]:
         text = doc.units[index].text
         at = text.find(name)
         if at < 0:
             continue
+        found += [f for f in features(text, gender) if f not in found]
         end = at + len(name)
         matches = [
             _CALLED_BEFORE.match(text, max(0, at - 80), at),
@@ -254,6 +294,10 @@ def name_look(name: str, doc: Document, unit_indexes: Sequence[int]) -> str:
             look = _clean_look(match.group(1)) if match else ""
             if look and look not in found:
                 found.append(look)
+        if found:
+            break
+    for index in unit_indexes[3:] if not found else ():
+        found += [f for f in features(doc.units[index].text, gender) if f not in found][:1]
         if found:
             break
     return "; ".join(found)[:160].rstrip(" ;,")
