@@ -124,16 +124,21 @@ def _scan(doc: Document) -> _Scan:
     return scan
 
 
-def _agrees(noun: str, clause: str, clause_words: Sequence[str]) -> bool:
-    """Whether a "with her ..." or "in his ..." clause can describe ``noun``'s looks."""
+def _clause_owner(clause_words: Sequence[str]) -> str | None:
+    """Whose look a "with ..." clause gives: "f" (her), "m" (his), "" (anyone); None if it is
+    not a look at all ("in his terror")."""
     words = set(clause_words)
     if words.isdisjoint(LOOK_WORDS) and words.isdisjoint(THINGS):
-        return False  # "in his terror": not a look
+        return None
     if "her" in words or "herself" in words:
-        return noun in FEMALE_NOUNS
+        return "f"
     if "his" in words or "himself" in words:
-        return noun in MALE_NOUNS
-    return True
+        return "m"
+    return ""
+
+
+def _gender(noun: str) -> str:
+    return "f" if noun in FEMALE_NOUNS else "m" if noun in MALE_NOUNS else ""
 
 
 def _count_noun(
@@ -156,27 +161,43 @@ def _count_noun(
     stats.total += 1
     if stats.total > 20 or stats.look_score >= 4:
         return
-    visual = [
-        a
-        for a in adjectives
-        if a not in NONVISUAL
-        and a not in NOUN_FORMS
-        and (a in VISUAL_ADJECTIVES or (a not in COMMON_VERBS and not a.endswith("ed")))
-    ]
+    visual: list[str] = []
+    for word in reversed(adjectives):  # only the run of look words next to the noun
+        if word in NONVISUAL or word in NOUN_FORMS:
+            break
+        if word not in VISUAL_ADJECTIVES and (word in COMMON_VERBS or word.endswith("ed")):
+            break
+        visual.insert(0, word)
     lower = text.lower()
     at = re.search(rf"\b{re.escape(words[k])}\b", lower)
     clause = _WITH_CLAUSE.match(lower, at.end()) if at else None
-    if clause and not _agrees(noun, clause.group(1), WORD_RE.findall(clause.group(1))):
-        clause = None  # "came up to the tailor with her heavy basket": not the tailor's
-    gender = "f" if noun in FEMALE_NOUNS else "m" if noun in MALE_NOUNS else ""
+    gender = _gender(noun)
+    if clause:
+        owner = _clause_owner(WORD_RE.findall(clause.group(1)))
+        if owner and owner != gender:
+            # "The woman came up to the tailor with her heavy basket": the woman's basket
+            _give_look(scan, words[:k], owner, clause.group(1))
+        if owner is None or (owner and owner != gender):
+            clause = None
     feature = ""
     if not clause and gender and sum(1 for w in words if w in NOUN_FORMS) == 1:
         feature = next(iter(features(text, gender)), "")  # "the queen ... her golden hair"
     score = len(visual) + (2 if clause or feature else 0)
     if score > stats.look_score:
         extra = [clause.group(1)] if clause else [f"with {feature}"] if feature else []
-        stats.look = " ".join([*visual, noun, *extra])
+        stats.look = " ".join([*visual, key if "'s " in key else noun, *extra])
         stats.look_score = score
+
+
+def _give_look(scan: _Scan, before: Sequence[str], gender: str, clause: str) -> None:
+    """Give ``clause`` to the last character noun of ``gender`` before it, if it has no look."""
+    for word in reversed(before):
+        noun = NOUN_FORMS.get(word)
+        stats = scan.nouns.get(noun) if noun else None
+        if noun and stats and _gender(noun) == gender and stats.look_score < 2:
+            stats.look = f"{noun} {clause}"
+            stats.look_score = 2
+            return
 
 
 def _noun_characters(scan: _Scan, threshold: int) -> list[tuple[int, int, Character]]:
