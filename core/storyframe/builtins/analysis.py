@@ -159,7 +159,7 @@ def _count_noun(
         key = f"{adjectives[-1]} {noun}"
     stats = scan.nouns.setdefault(key, _NounStats(first=index))
     stats.total += 1
-    if stats.total > 20 or stats.look_score >= 4:
+    if stats.total > 10 or stats.look_score >= 4:
         return
     visual: list[str] = []
     for word in reversed(adjectives):  # only the run of look words next to the noun

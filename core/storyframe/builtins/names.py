@@ -256,7 +256,7 @@ def features(text: str, gender: str) -> list[str]:
 
 
 def _gender(name: str, doc: Document, unit_indexes: Sequence[int]) -> str:
-    """ "m" or "f" from the pronouns in and after the sentences that name someone, else ""."""
+    """The gender ("m", "f", "") the pronouns in and after the sentences naming someone tell."""
     male = female = 0
     for index in unit_indexes:
         for words in doc.words[index : index + 2]:

@@ -12,7 +12,7 @@ subject and verb phrase in the present tense ("Rapunzel lets down her hair").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from storyframe.builtins.lexicon import (
     ACTION_VERBS,
@@ -81,7 +81,7 @@ FEMALE_PRONOUNS = word_set("she her hers herself")
 
 
 def gender_of(name: str) -> str:
-    """ "m", "f" or "" for a character noun or name whose gender the lexicon knows."""
+    """The gender ("m", "f", "") of a character noun or name, where the lexicon knows it."""
     last = name.lower().rsplit(" ", 1)[-1]
     return "m" if last in MALE_NOUNS else "f" if last in FEMALE_NOUNS else ""
 
@@ -100,10 +100,11 @@ def vague(word: str) -> bool:
     return word in _VAGUE_STARTS or word in _SUBORDINATE
 
 
-def speechy(words: Sequence[str], narrator: bool) -> int:
+def speechy(words: Iterable[str], narrator: bool) -> int:
     """How much a sentence's narration still reads as speech."""
-    count = sum(1 for w in words if w in SPEAKING)
-    count += 2 * sum(1 for w in words if w in SECOND_PERSON or (not narrator and w in FIRST_PERSON))
+    count = len(SPEAKING.intersection(words)) + 2 * len(SECOND_PERSON.intersection(words))
+    if not narrator:
+        count += 2 * len(FIRST_PERSON.intersection(words))
     return count
 
 
@@ -208,7 +209,7 @@ def subject_of(action: str) -> str:
 
 
 def shot_size(action_words: Sequence[str], characters: int, place: str) -> str:
-    """ "close-up", "medium shot" or "wide shot", from what the moment shows."""
+    """The shot size ("close-up", "medium shot", "wide shot") from what the moment shows."""
     close = sum(1 for w in action_words if w in CLOSE_CUES)
     travel = sum(1 for w in action_words if w in TRAVEL_VERBS)
     open_place = place.lower().rsplit(" ", 1)[-1] in OPEN_PLACES if place else False
@@ -221,7 +222,7 @@ def shot_size(action_words: Sequence[str], characters: int, place: str) -> str:
     return "medium shot"
 
 
-def light(time: str, place: str, scene_words: Sequence[str]) -> str:
+def light(time: str, place: str, scene_words: Iterable[str]) -> str:
     """The light: the scene's time of day, else firelight, indoor or daylight."""
     if time:
         return LIGHTING[time]

@@ -22,8 +22,10 @@ from storyframe.builtins.analysis import modifiers, title_case
 from storyframe.builtins.lexicon import (
     ACTION_VERBS,
     CHARACTER_PLURALS,
+    FIRST_PERSON,
     PLACE_NOUNS,
     PLACE_PREPOSITIONS,
+    SECOND_PERSON,
     SPEAKING,
     THINGS,
     TIMES,
@@ -43,13 +45,16 @@ from storyframe.builtins.phrasing import (
     vague,
     with_subject,
 )
-from storyframe.builtins.storyline import FEMALE, MALE, QUOTES, Storyline
+from storyframe.builtins.storyline import FEMALE, MALE, Storyline, turning_cues
 from storyframe.builtins.textsplit import WORD_RE, Document, Unit, segments, strip_speech
 from storyframe.models import Scene, StoryAnalysis
 
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 LOCATIVES = PLACE_PREPOSITIONS | {"on", "by", "entered"}
 _NOUN_PHRASE_START = re.compile(r"\b(?:the|a|an)\s+(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
+_SPEECH = SPEAKING | FIRST_PERSON | SECOND_PERSON  # narration that still reads as speech
+_TOLD_SPEECH = SPEAKING | SECOND_PERSON  # the same when "I" is the narrator
+_FIRE = word_set("candle candles lamp lantern torch torches hearth fire")
 _MODALS = word_set("would could should might must if")
 
 
@@ -136,6 +141,7 @@ def _tally_settings(
 
 
 def _sentence(
+    index: int,
     unit: Unit,
     words: Sequence[str],
     position: int,
@@ -146,23 +152,28 @@ def _sentence(
     """Tally one sentence of a scene; return how well it shows the scene's action."""
     text = unit.text
     narration = text
-    if unit.in_quote or QUOTES.search(text):
+    if story.quoted[index]:
         narration = strip_speech(text, unit.in_quote)
     told = words if narration is text else WORD_RE.findall(narration.lower())
+    kinds = set(told)  # distinct words: cheap, and enough to rank sentences
+    cues = turning_cues(told, kinds)
+    if cues:
+        story.turning[index] = cues
     people = 0
     mentions: list[tuple[int, int]] = []
     if matchers.character_re is not None:
         for match in matchers.character_re.finditer(text):
-            index = matchers.character_terms.get(" ".join(match.group().lower().split()))
-            if index is not None:
-                tally.who[index] += 1
-                mentions.append((match.start(), index))
+            who = matchers.character_terms.get(" ".join(match.group().lower().split()))
+            if who is not None:
+                tally.who[who] += 1
+                mentions.append((match.start(), who))
                 people += 1
     tally.mentions.append(mentions)
-    if len({i for _, i in mentions}) == 1:  # pronouns near a lone name tell its gender
+    if mentions and all(i == mentions[0][1] for _, i in mentions):
+        # the pronouns of a sentence that names one character tell its gender
         votes = story.genders.setdefault(mentions[0][1], Counter())
-        votes["m"] += sum(1 for w in told if w in MALE)
-        votes["f"] += sum(1 for w in told if w in FEMALE)
+        votes["m"] += len(MALE & kinds)
+        votes["f"] += len(FEMALE & kinds)
     if matchers.proper_re is not None:
         for match in matchers.proper_re.finditer(text):
             place = matchers.place_names.get(" ".join(match.group().lower().split()))
@@ -176,21 +187,22 @@ def _sentence(
             tally.things[noun] += 1
             if k and words[k - 1] in VISUAL_ADJECTIVES:
                 tally.thing_adjectives.setdefault(noun, Counter())[words[k - 1]] += 1
-    verbs = sum(1 for w in told if w in ACTION_VERBS)
+    verbs = len(ACTION_VERBS & kinds)
     speech = 1 - len(narration) / max(1, len(text))
-    people_told = sum(1 for w in told if w in SUBJECT_PRONOUNS)
+    people_told = len(SUBJECT_PRONOUNS & kinds)
     return (
         2 * min(people, 3)
         + 0.5 * min(people_told, 2)
         + 1.5 * min(places, 2)
         + min(verbs, 3)
         - 3 * speech
-        - 1.5 * min(speechy(told, story.narrator), 3)
+        - 1.5 * min(len(kinds & (_TOLD_SPEECH if story.narrator else _SPEECH)), 3)
         - (2 if len(told) < 5 else 0)
         - (1.5 if told and vague(told[0]) else 0)
-        - 0.5 * sum(1 for w in told if w in _MODALS)
+        - 0.5 * len(_MODALS & kinds)
         - (0.5 if len(text) < 40 else 0)
         - (0.5 if len(text) > 350 else 0)
+        + min(cues, 2)
     )
 
 
@@ -205,28 +217,45 @@ class _Draft:
     time: str
     action: str
     title: str  # what happens, if the action says it plainly ("Rapunzel lets down her hair")
-    words: list[str]  # the words of the scene's narration, for the light
+    words: set[str]  # the scene's words that tell the light (candle, fire)
     tally: _Tally
+
+
+@dataclass(slots=True)
+class _Tallied:
+    """One scene's sentences, tallied and scored, before the moment to show is chosen."""
+
+    start: int
+    end: int
+    body: list[int]
+    tally: _Tally
+    scores: dict[int, float]
+
+
+def _tally_scene(
+    doc: Document, start: int, end: int, matchers: _Matchers, story: Storyline
+) -> _Tallied:
+    body = [i for i in range(start, end) if not doc.units[i].heading] or list(range(start, end))
+    tally = _Tally()
+    scores = {
+        index: _sentence(
+            index, doc.units[index], doc.words[index], position, tally, matchers, story
+        )
+        for position, index in enumerate(body)
+    }
+    return _Tallied(start, end, body, tally, scores)
 
 
 def _draft(
     doc: Document,
-    start: int,
-    end: int,
+    tallied: _Tallied,
     matchers: _Matchers,
     previous_place: str,
     story: Storyline,
     role: str,
 ) -> _Draft:
-    units = list(doc.units[start:end])
-    body = [i for i in range(start, end) if not doc.units[i].heading] or list(range(start, end))
-    tally = _Tally()
-    scores: dict[int, float] = {}
-    for position, index in enumerate(body):
-        scores[index] = _sentence(
-            doc.units[index], doc.words[index], position, tally, matchers, story
-        )
-        scores[index] += min(story.turning[index], 2)
+    units = list(doc.units[tallied.start : tallied.end])
+    body, tally, scores = tallied.body, tallied.tally, tallied.scores
     allowed = story.candidates(body, role)
     best = max(allowed, key=lambda i: (scores[i], -i))
     if story.climax in allowed:
@@ -282,7 +311,7 @@ def _draft(
         time=time,
         action=action,
         title=title,
-        words=[w for i in body for w in doc.words[i]],
+        words=set().union(*(_FIRE.intersection(doc.words[i]) for i in body)),
         tally=tally,
     )
 
@@ -397,12 +426,15 @@ def scenes_from_document(
     """Cut a prepared story into at most ``n`` scenes and describe each one."""
     matchers = _Matchers.build(analysis)
     story = Storyline.build(doc)
+    tallied = [
+        _tally_scene(doc, start, end, matchers, story) for start, end in segments(doc.units, n)
+    ]
+    story.settle()
     drafts: list[_Draft] = []
     place = analysis.places[0] if analysis.places else ""
-    cuts = segments(doc.units, n)
-    for number, (start, end) in enumerate(cuts):
-        role = "first" if number == 0 else "last" if number == len(cuts) - 1 else ""
-        draft = _draft(doc, start, end, matchers, place, story, role)
+    for number, scene in enumerate(tallied):
+        role = "first" if number == 0 else "last" if number == len(tallied) - 1 else ""
+        draft = _draft(doc, scene, matchers, place, story, role)
         drafts.append(draft)
         place = draft.place
     frequency: Counter[str] = Counter()

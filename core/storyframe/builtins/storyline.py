@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 from storyframe.builtins.lexicon import TURNING_PHRASES, TURNING_WORDS, word_set
 from storyframe.builtins.phrasing import gender_of
-from storyframe.builtins.textsplit import WORD_RE, Document, strip_speech
+from storyframe.builtins.textsplit import Document
 
 QUOTES = re.compile("[\"'“”‘’«»「」『』]")
 OPENING = 0.15  # the first scene shows a moment from the story's first 15%, the last its last
@@ -27,47 +27,50 @@ FEMALE = word_set("she her hers herself")
 
 @dataclass(slots=True)
 class Storyline:
-    """What the whole story says about where each sentence sits and which one turns it."""
+    """What the whole story says about where each sentence sits and which one turns it.
+
+    The scene pass records each sentence's turning-point cues in ``turning`` before
+    :meth:`settle` picks the climax.
+    """
 
     ends: list[int]  # per unit: the length of the story's body text up to the unit's end
     total: int
-    turning: list[int]  # per unit: how many turning-point cues it has
-    climax: int  # the unit with the most turning-point cues, -1 if none has any
+    quoted: list[bool]  # per unit: it quotes speech (or continues a quotation)
     narrator: bool  # told in the first person: "I" is the narrator, not a speaker
+    turning: dict[int, int] = field(default_factory=dict)  # unit -> turning-point cues
+    climax: int = -1  # the unit with the most turning-point cues, -1 if none has any
     genders: dict[int, Counter[str]] = field(default_factory=dict)
     recent: list[int] = field(default_factory=list)  # characters of earlier scenes, last first
 
     @classmethod
     def build(cls, doc: Document) -> Storyline:
-        """One pass over the story: sentence ends, turning-point cues, the narrator's person."""
+        """Sentence ends, which sentences quote speech, and whether "I" is the narrator."""
         ends: list[int] = []
-        turning: list[int] = []
+        quoted: list[bool] = []
         size = told = first_person = 0
         for unit, words in zip(doc.units, doc.words, strict=True):
-            cues = 0
+            speech = unit.in_quote or bool(QUOTES.search(unit.text))
             if not unit.heading:
                 size += len(unit.text) + 1
-                if not unit.in_quote and not QUOTES.search(unit.text):
+                if not speech:
                     told += len(words)
                     first_person += words.count("i") + words.count("my")
-                    cues = turning_cues(words)
-                elif not _TURNING_FIRST.isdisjoint(words):  # cues in speech do not count
-                    cues = turning_cues(
-                        WORD_RE.findall(strip_speech(unit.text, unit.in_quote).lower())
-                    )
             ends.append(size)
-            turning.append(cues)
-        best = max(range(len(turning)), key=lambda i: (turning[i], -i), default=-1)
+            quoted.append(speech)
         return cls(
             ends=ends,
             total=max(size, 1),
-            turning=turning,
-            climax=best if best >= 0 and turning[best] else -1,
+            quoted=quoted,
             narrator=first_person > 0.02 * max(told, 1),
         )
 
+    def settle(self) -> None:
+        """Pick the climax once every sentence is recorded."""
+        if self.turning:
+            self.climax = min(self.turning, key=lambda i: (-self.turning[i], i))
+
     def gender(self, index: int, name: str) -> str:
-        """ "m", "f" or "": the lexicon's word for the name, else the pronouns used near it."""
+        """The gender ("m", "f", ""): the lexicon's for the name, else the pronouns near it."""
         known = gender_of(name)
         if known:
             return known
@@ -112,22 +115,25 @@ class Storyline:
         return str(names[order[0]])
 
 
-def turning_cues(words: Sequence[str]) -> int:
-    """Turning-point cues in a sentence ("suddenly", "at last", "turned into", "died")."""
-    count = 0
-    for k, word in enumerate(words):
-        if word in TURNING_WORDS:
-            count += 1
-        elif word in _PHRASE_STARTS:
-            for size in (2, 3):
-                if tuple(words[k : k + size]) in TURNING_PHRASES:
-                    count += 1
-                    break
+def turning_cues(words: Sequence[str], kinds: Set[str] | None = None) -> int:
+    """Turning-point cues in a sentence ("suddenly", "at last", "turned into", "died").
+
+    ``kinds`` is the set of ``words``, if the caller has it already.
+    """
+    kinds = set(words) if kinds is None else kinds
+    count = len(TURNING_WORDS & kinds)
+    if _PHRASE_STARTS.isdisjoint(kinds) or _PHRASE_ENDS.isdisjoint(kinds):
+        return count
+    phrases = [text for first, second, text in _PHRASES if first in kinds and second in kinds]
+    if phrases:
+        joined = f" {' '.join(words)} "
+        count += sum(joined.count(text) for text in phrases)
     return count
 
 
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in TURNING_PHRASES)
-_TURNING_FIRST = TURNING_WORDS | _PHRASE_STARTS
+_PHRASES = tuple((p[0], p[1], f" {' '.join(p)} ") for p in TURNING_PHRASES)
+_PHRASE_ENDS = frozenset(phrase[1] for phrase in TURNING_PHRASES)
 
 
 __all__ = ["OPENING", "QUOTES", "Storyline", "turning_cues"]
