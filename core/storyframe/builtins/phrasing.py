@@ -75,6 +75,7 @@ _TITLE_TAIL = STOPWORDS | DETERMINERS | word_set("very great little")
 _MODAL_BASES = word_set("can will shall may must")
 _PARTICLES = word_set("out down up off away back over")
 _BE = {"was": "is", "were": "are", "had": "has", "did": "does"}
+_PRESENT_BE = word_set("is are has have does do")
 _PLURAL_BE = {"was": "are", "were": "are", "had": "have", "did": "do"}
 MALE_PRONOUNS = word_set("he his him himself")
 FEMALE_PRONOUNS = word_set("she her hers herself")
@@ -201,7 +202,7 @@ def subject_of(action: str) -> str:
         word = words[k].lower().strip(",;")
         if words[k - 1].endswith((",", ";")) or words[k - 1].lower() in SUBJECT_PRONOUNS:
             break
-        if words[k - 1].lower() in DETERMINERS or word in STOPWORDS - _BE.keys():
+        if words[k - 1].lower() in DETERMINERS or word in STOPWORDS - _BE.keys() - _PRESENT_BE:
             continue
         if _present(word, False) is not None:
             return " ".join(words[:k])
@@ -253,6 +254,8 @@ def _present(verb: str, plural: bool) -> str | None:
     """The present tense of a past-tense verb, or None if ``verb`` is not one."""
     if verb in _BE:
         return (_PLURAL_BE if plural else _BE)[verb]
+    if verb in _PRESENT_BE:
+        return verb  # "A trap is laid": the present already
     base = IRREGULAR_PAST.get(verb)
     if base is None:
         if not verb.endswith("ed") or len(verb) < 5:
@@ -312,7 +315,7 @@ def event_title(action: str, subject: str) -> str:
         if word.endswith((",", ";")):
             kept.append(word.rstrip(",;"))
             break
-        if bare in _CLAUSE_END or len(kept) >= 6:
+        if bare in _CLAUSE_END or bare in ("he", "she", "they") or len(kept) >= 6:
             break
         kept.append(word)
     while len(kept) > 1 and kept[-1].lower() in _TITLE_TAIL - _PARTICLES:
