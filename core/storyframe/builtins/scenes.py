@@ -15,23 +15,22 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from storyframe.builtins.analysis import modifiers, title_case
+from storyframe.builtins.analysis import title_case
 from storyframe.builtins.lexicon import (
     ACTION_VERBS,
     CHARACTER_PLURALS,
     FIRST_PERSON,
     PLACE_NOUNS,
-    PLACE_PREPOSITIONS,
     SECOND_PERSON,
     SPEAKING,
     THINGS,
-    TIMES,
     VISUAL_ADJECTIVES,
     word_set,
 )
+from storyframe.builtins.mentions import Matchers, Tally, tally_settings
 from storyframe.builtins.phrasing import (
     SUBJECT_PRONOUNS,
     clean_speech,
@@ -49,8 +48,6 @@ from storyframe.builtins.storyline import FEMALE, MALE, Storyline, turning_cues
 from storyframe.builtins.textsplit import WORD_RE, Document, Unit, segments, strip_speech
 from storyframe.models import Scene, StoryAnalysis
 
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-LOCATIVES = PLACE_PREPOSITIONS | {"on", "by", "entered"}
 _NOUN_PHRASE_START = re.compile(r"\b(?:the|a|an)\s+(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
 _SPEECH = SPEAKING | FIRST_PERSON | SECOND_PERSON  # narration that still reads as speech
 _TOLD_SPEECH = SPEAKING | SECOND_PERSON  # the same when "I" is the narrator
@@ -58,95 +55,13 @@ _FIRE = word_set("candle candles lamp lantern torch torches hearth fire")
 _MODALS = word_set("would could should might must if")
 
 
-def _term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    unique = sorted({t for t in terms if t}, key=lambda t: (-len(t), t))
-    if not unique:
-        return None
-    alternatives = "|".join(re.escape(t) for t in unique)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-@dataclass(slots=True)
-class _Matchers:
-    """Finds the analysis' characters and places in scene text."""
-
-    names: list[str]
-    character_terms: dict[str, int]
-    character_re: re.Pattern[str] | None
-    place_names: dict[str, str]  # lexicon noun or proper name (lowercase) -> how to show it
-    proper_re: re.Pattern[str] | None
-
-    @classmethod
-    def build(cls, analysis: StoryAnalysis) -> _Matchers:
-        terms: dict[str, int] = {}
-        for index, character in enumerate(analysis.characters):
-            for form in (character.name, *character.aliases):
-                form = " ".join(form.lower().split())
-                for term in (form, _ARTICLE.sub("", form)):
-                    terms.setdefault(term, index)
-        places = {noun: f"the {noun}" for noun in PLACE_NOUNS}
-        proper = []
-        for place in analysis.places:
-            key = _ARTICLE.sub("", " ".join(place.lower().split()))
-            places[key] = place
-            if key not in PLACE_NOUNS:
-                proper.append(key)
-        return cls(
-            names=[c.name for c in analysis.characters],
-            character_terms=terms,
-            character_re=_term_pattern(terms),
-            place_names=places,
-            proper_re=_term_pattern(proper),
-        )
-
-
-@dataclass(slots=True)
-class _Tally:
-    """What one scene's sentences mention, with the positions of first mentions."""
-
-    who: Counter[int] = field(default_factory=Counter)
-    where: dict[str, float] = field(default_factory=dict)
-    when: dict[str, float] = field(default_factory=dict)
-    first: dict[str, int] = field(default_factory=dict)
-    things: Counter[str] = field(default_factory=Counter)
-    thing_adjectives: dict[str, Counter[str]] = field(default_factory=dict)
-    mentions: list[list[tuple[int, int]]] = field(default_factory=list)  # (offset, character)
-
-    def add_place(self, place: str, weight: float, position: int) -> None:
-        self.where[place] = self.where.get(place, 0.0) + weight
-        self.first.setdefault(place, position)
-
-    def add_time(self, time: str, weight: float, position: int) -> None:
-        self.when[time] = self.when.get(time, 0.0) + weight
-        self.first.setdefault("@" + time, position)
-
-
-def _tally_settings(
-    tally: _Tally, words: Sequence[str], weight: float, position: int, matchers: _Matchers
-) -> int:
-    """Add the places and times in ``words``; return how many places there were."""
-    places = 0
-    for k, word in enumerate(words):
-        if word in PLACE_NOUNS:
-            adjectives = modifiers(words, k)
-            if adjectives is None:
-                continue
-            det = k - 1 - len(adjectives)
-            located = det > 0 and words[det - 1] in LOCATIVES
-            tally.add_place(matchers.place_names[word], weight * (2 if located else 1), position)
-            places += 1
-        elif word in TIMES:
-            tally.add_time(TIMES[word], weight, position)
-    return places
-
-
 def _sentence(
     index: int,
     unit: Unit,
     words: Sequence[str],
     position: int,
-    tally: _Tally,
-    matchers: _Matchers,
+    tally: Tally,
+    matchers: Matchers,
     story: Storyline,
 ) -> float:
     """Tally one sentence of a scene; return how well it shows the scene's action."""
@@ -179,8 +94,8 @@ def _sentence(
             place = matchers.place_names.get(" ".join(match.group().lower().split()))
             if place:
                 tally.add_place(place, 1.0, position)
-    places = _tally_settings(tally, told, 0.75, position, matchers)
-    _tally_settings(tally, words, 0.25, position, matchers)
+    places = tally_settings(tally, told, 0.75, position, matchers)
+    tally_settings(tally, words, 0.25, position, matchers)
     for k, word in enumerate(words):
         noun = word if word in THINGS else word[:-1] if word[:-1] in THINGS else ""
         if noun:
@@ -218,7 +133,7 @@ class _Draft:
     action: str
     title: str  # what happens, if the action says it plainly ("Rapunzel lets down her hair")
     words: set[str]  # the scene's words that tell the light (candle, fire)
-    tally: _Tally
+    tally: Tally
 
 
 @dataclass(slots=True)
@@ -228,15 +143,15 @@ class _Tallied:
     start: int
     end: int
     body: list[int]
-    tally: _Tally
+    tally: Tally
     scores: dict[int, float]
 
 
 def _tally_scene(
-    doc: Document, start: int, end: int, matchers: _Matchers, story: Storyline
+    doc: Document, start: int, end: int, matchers: Matchers, story: Storyline
 ) -> _Tallied:
     body = [i for i in range(start, end) if not doc.units[i].heading] or list(range(start, end))
-    tally = _Tally()
+    tally = Tally()
     scores = {
         index: _sentence(
             index, doc.units[index], doc.words[index], position, tally, matchers, story
@@ -249,7 +164,7 @@ def _tally_scene(
 def _draft(
     doc: Document,
     tallied: _Tallied,
-    matchers: _Matchers,
+    matchers: Matchers,
     previous_place: str,
     story: Storyline,
     role: str,
@@ -327,7 +242,7 @@ def _preposition(place: str) -> str:
     return PLACE_NOUNS.get(words[-1] if words else "", "in" if place[:1].isupper() else "at")
 
 
-def _thing(tally: _Tally, document_frequency: Counter[str], scenes: int) -> str:
+def _thing(tally: Tally, document_frequency: Counter[str], scenes: int) -> str:
     """The scene's most distinctive object, with its usual adjective ("the golden cage")."""
     if not tally.things:
         return ""
@@ -424,7 +339,7 @@ def scenes_from_document(
     max_prompt_chars: int = 400,
 ) -> list[Scene]:
     """Cut a prepared story into at most ``n`` scenes and describe each one."""
-    matchers = _Matchers.build(analysis)
+    matchers = Matchers.build(analysis)
     story = Storyline.build(doc)
     tallied = [
         _tally_scene(doc, start, end, matchers, story) for start, end in segments(doc.units, n)
