@@ -66,6 +66,7 @@ _ASIDE = re.compile(
     r"^((?:\S+ ){0,3}?\S+), (?:who|which|whom|whose|thinking|seeing|with|to|however|therefore"
     r"|too|then|still|in|at)\b[^,]{0,80}, "
 )
+_SOFT_LIMIT = 120  # characters of action an image prompt needs
 _ARTICLES = word_set("the a an this that these those")
 _SUBORDINATE = word_set("how if whether because though although unless lest whereas")
 _CLAUSE_END = word_set(
@@ -136,6 +137,9 @@ def compress(text: str, max_chars: int) -> str:
     chosen = _SPACE_BEFORE_PUNCT.sub(r"\1", chosen)
     chosen = _REPEATED_COMMAS.sub(", ", chosen)
     chosen = _EDGE_JUNK.sub("", chosen).rstrip(".!?。！？｡")
+    cut = chosen.rfind(", ", 50, _SOFT_LIMIT) if len(chosen) > _SOFT_LIMIT else -1
+    if cut > 0:  # a long run of clauses: keep the ones up to a comma
+        chosen = chosen[:cut]
     if len(chosen) > max_chars:
         chosen = chosen[:max_chars].rsplit(" ", 1)[0].rstrip(",;: ")
     return chosen
@@ -245,11 +249,6 @@ def talk(present: Sequence[str], verb: str) -> str:
     return ""
 
 
-def is_subordinate(word: str) -> bool:
-    """Whether a sentence opening with ``word`` tells a condition, not an event ("If ...")."""
-    return word in _SUBORDINATE
-
-
 def _present(verb: str, plural: bool) -> str | None:
     """The present tense of a past-tense verb, or None if ``verb`` is not one."""
     if verb in _BE:
@@ -332,7 +331,6 @@ __all__ = [
     "compress",
     "event_title",
     "gender_of",
-    "is_subordinate",
     "light",
     "shot_size",
     "speechy",
