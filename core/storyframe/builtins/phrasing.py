@@ -241,11 +241,12 @@ def light(time: str, place: str, scene_words: Iterable[str]) -> str:
 
 def talk(present: Sequence[str], verb: str) -> str:
     """A spoken moment told as an action: "The king speaks to the miller's daughter"."""
-    said = {"asked": "asks", "cried": "cries out to", "shouted": "shouts at"}.get(verb, "speaks to")
     if len(present) >= 2:
-        return _capital(f"{present[0]} {said} {present[1]}")
+        said = {"asked": "asks", "cried": "cries out to", "shouted": "shouts at"}.get(verb)
+        return _capital(f"{present[0]} {said or 'speaks to'} {present[1]}")
     if present:
-        return _capital(f"{present[0]} {said.removesuffix(' to').removesuffix(' at')} aloud")
+        alone = {"asked": "asks a question", "cried": "cries out", "shouted": "shouts"}.get(verb)
+        return _capital(f"{present[0]} {alone or 'speaks'}")
     return ""
 
 
