@@ -202,7 +202,7 @@ async def test_scene_fields_are_concrete(provider: HeuristicTextProvider, style:
     night = scenes[1]
     assert night.place == "the castle" and night.time_of_day == "night"
     assert night.characters[:2] == ["the fox", "the king"]
-    assert night.title == "The Fox and the King at the Castle"
+    assert night.title == "The fox steals a golden apple"  # the event, not who and where
     assert "the fox" in night.image_prompt.lower() and "castle" in night.image_prompt
     assert scenes[2].time_of_day == "morning" and scenes[2].place == "the garden"
     assert scenes[0].place == "the forest"

@@ -20,72 +20,47 @@ from dataclasses import dataclass, field
 from storyframe.builtins.lexicon import (
     BLAND_WORDS,
     CHARACTER_NOUNS,
-    COMMON_CAPS,
+    CHARACTER_PLURALS,
     COMMON_VERBS,
     DETERMINERS,
+    FEMALE_NOUNS,
     GENERIC_NOUNS,
     IDENTITY_ADJECTIVES,
+    MALE_NOUNS,
     MOODS,
     NONVISUAL,
     PLACE_NOUNS,
-    PLACE_PREPOSITIONS,
-    SPEECH_VERBS,
     STOPWORDS,
-    TITLE_WORDS,
+    THINGS,
     VISUAL_ADJECTIVES,
     word_set,
+)
+from storyframe.builtins.names import (
+    LOOK_WORDS,
+    NameStats,
+    features,
+    is_place,
+    is_word,
+    lowercase_uses,
+    merge_names,
+    name_look,
+    scan_names,
 )
 from storyframe.builtins.textsplit import WORD_RE, Document
 from storyframe.models import Character, StoryAnalysis
 
-_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0370-\u03ff\u0400-\u042f"
-_CAP_RUN = re.compile(rf"(?<![\w'’-])[{_UPPER}][\w'’-]*(?:\.? [{_UPPER}][\w'’-]*)*")
-_RUN_SPLIT = re.compile(r"\.? ")
-_CLAUSE_CHARS = frozenset(".!?:;\"“‘«([—–-'")
 _WITH_CLAUSE = re.compile(
     r"\s+((?:with|wearing|dressed in|clad in|in a|in an|in her|in his|who wore)\s+"
     r"[^,.;:!?\"“”‘’']{2,60}?)(?=\s*[,.;:!?\"“”‘’']|\s+(?:and|who|which|that|but|as|when)\b|$)"
-)
-_NOUN_ALTERNATION = "|".join(sorted(CHARACTER_NOUNS, key=len, reverse=True))
-# Used with .match() on the text before a name: ".*" makes the last determiner win.
-_CALLED_BEFORE = re.compile(
-    rf".*\b(?:a|an|the)\s+((?:[\w'-]+\s+){{0,3}}?(?:{_NOUN_ALTERNATION}))\s+(?:\w+\s+){{0,2}}?"
-    r"(?:called|named)\s+[\"'“‘]?$",
-    re.IGNORECASE,
-)
-_NOUN_BEFORE = re.compile(
-    rf".*\bthe\s+((?:[\w'-]+\s+){{0,2}}?(?:{_NOUN_ALTERNATION})),?\s+$", re.IGNORECASE
-)
-_APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an)\s+([^,.;:!?\"“”]{3,80})")
-_IS_A_AFTER = re.compile(r"\s+(?:was|is)\s+(?:a|an)\s+([^,.;:!?\"“”]{3,80})")
-_PRONOUN_LOOK = re.compile(
-    r"^\W*(?:he|she)\s+(?:was|looked like)\s+(?:(?:a|an)\s+)?([^.;:!?\"“”]{3,200})",
-    re.IGNORECASE,
-)
-_LOOK_END = re.compile(
-    r",?\s+(?:but|and\s+(?:he|she|it|they|his|her|its|their)|who|which|that|so)\b|;"
 )
 _SMALL_WORDS = word_set("a an the and or of at in on by to with for from")
 NOUN_FORMS = {
     form: noun
     for noun in (*CHARACTER_NOUNS, *PLACE_NOUNS)
     for form in (noun, f"{noun}'s", f"{noun}’s")
-}
-PLACE_OWNERS = frozenset(PLACE_NOUNS) | word_set("land people villagers folk country realm isle")
-LOOK_WORDS = VISUAL_ADJECTIVES | word_set(
-    "hair beard eyes coat dress cloak hat cap scarf boots apron wearing years tall short fat thin"
-)
+} | {plural: plural for plural in CHARACTER_PLURALS}
+
 MIN_MENTIONS = 2
-
-
-@dataclass(slots=True)
-class _NameStats:
-    total: int = 0
-    mid: int = 0  # capitalised where sentence position does not explain it: a real name
-    place_votes: int = 0
-    person_votes: int = 0
-    first: int = 0
-    units: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -100,14 +75,10 @@ class _NounStats:
 class _Scan:
     words: int = 0
     counts: Counter[str] = field(default_factory=Counter)
-    names: dict[str, _NameStats] = field(default_factory=dict)
+    names: dict[str, NameStats] = field(default_factory=dict)
     nouns: dict[str, _NounStats] = field(default_factory=dict)
     places: dict[str, _NounStats] = field(default_factory=dict)
     ttr: list[float] = field(default_factory=list)
-
-
-def _possessive(word: str) -> str:
-    return word[:-2] if word.endswith(("'s", "’s")) else word
 
 
 def modifiers(words: Sequence[str], k: int) -> list[str] | None:
@@ -140,9 +111,11 @@ def _scan(doc: Document) -> _Scan:
             del window[:500]
         for k, word in enumerate(words):
             noun = NOUN_FORMS.get(word)
-            if noun is not None:
+            if noun is not None and not (
+                noun != word and k + 1 < len(words) and words[k + 1] in CHARACTER_NOUNS
+            ):  # "the king's son" is the son, not the king
                 _count_noun(scan, index, unit.text, words, k, noun)
-        _scan_names(scan, index, unit.text)
+        scan_names(scan.names, index, unit.text)
     if window and not scan.ttr:
         # Short texts have a higher type-token ratio; damp it towards a 500-word window.
         scan.ttr.append(len(set(window)) / len(window) * min(1.0, 0.55 + len(window) / 1000))
@@ -151,163 +124,105 @@ def _scan(doc: Document) -> _Scan:
     return scan
 
 
+def _clause_owner(clause_words: Sequence[str]) -> str | None:
+    """Whose look a "with ..." clause gives: "f" (her), "m" (his), "" (anyone); None if it is
+    not a look at all ("in his terror")."""
+    words = set(clause_words)
+    if words.isdisjoint(LOOK_WORDS) and words.isdisjoint(THINGS):
+        return None
+    if "her" in words or "herself" in words:
+        return "f"
+    if "his" in words or "himself" in words:
+        return "m"
+    return ""
+
+
+def _gender(noun: str) -> str:
+    return "f" if noun in FEMALE_NOUNS else "m" if noun in MALE_NOUNS else ""
+
+
 def _count_noun(
     scan: _Scan, index: int, text: str, words: Sequence[str], k: int, noun: str
 ) -> None:
     adjectives = modifiers(words, k)
     if adjectives is None:
         return
-    if noun not in CHARACTER_NOUNS:
+    if noun not in CHARACTER_NOUNS and noun not in CHARACTER_PLURALS:
         scan.places.setdefault(noun, _NounStats(first=index)).total += 1
         return
     key = noun
-    if noun in GENERIC_NOUNS and adjectives and adjectives[-1] in IDENTITY_ADJECTIVES:
+    owner = NOUN_FORMS.get(adjectives[-1]) if adjectives else None
+    if owner is not None and owner in CHARACTER_NOUNS and owner != adjectives[-1]:
+        key = f"{owner}'s {noun}"  # "the king's son", "the miller's daughter"
+        adjectives = adjectives[:-1]
+    elif noun in GENERIC_NOUNS and adjectives and adjectives[-1] in IDENTITY_ADJECTIVES:
         key = f"{adjectives[-1]} {noun}"
     stats = scan.nouns.setdefault(key, _NounStats(first=index))
     stats.total += 1
-    if stats.total > 6 or stats.look_score >= 4:
+    if stats.total > 10 or stats.look_score >= 4:
         return
-    visual = [
-        a
-        for a in adjectives
-        if a not in NONVISUAL and (a in VISUAL_ADJECTIVES or a not in COMMON_VERBS)
-    ]
+    visual: list[str] = []
+    for word in reversed(adjectives):  # only the run of look words next to the noun
+        if word in NONVISUAL or word in NOUN_FORMS:
+            break
+        if word not in VISUAL_ADJECTIVES and (word in COMMON_VERBS or word.endswith("ed")):
+            break
+        visual.insert(0, word)
     lower = text.lower()
     at = re.search(rf"\b{re.escape(words[k])}\b", lower)
     clause = _WITH_CLAUSE.match(lower, at.end()) if at else None
-    score = len(visual) + (2 if clause else 0)
+    gender = _gender(noun)
+    if clause:
+        owner = _clause_owner(WORD_RE.findall(clause.group(1)))
+        if owner and owner != gender:
+            # "The woman came up to the tailor with her heavy basket": the woman's basket
+            _give_look(scan, words[:k], owner, clause.group(1))
+        if owner is None or (owner and owner != gender):
+            clause = None
+    feature = ""
+    if not clause and gender and sum(1 for w in words if w in NOUN_FORMS) == 1:
+        feature = next(iter(features(text, gender)), "")  # "the queen ... her golden hair"
+    score = len(visual) + (2 if clause or feature else 0)
     if score > stats.look_score:
-        stats.look = " ".join([*visual, noun, *([clause.group(1)] if clause else [])])
+        extra = [clause.group(1)] if clause else [f"with {feature}"] if feature else []
+        stats.look = " ".join([*visual, key if "'s " in key else noun, *extra])
         stats.look_score = score
 
 
-def _scan_names(scan: _Scan, index: int, text: str) -> None:
-    """Count runs of capitalised words ("Little Red-Cap", "King Arthur") and how they are used."""
-    for match in _CAP_RUN.finditer(text):
-        j = match.start() - 1
-        while j >= 0 and text[j] == " ":
-            j -= 1
-        initial = j < 0 or text[j] in _CLAUSE_CHARS
-        run: list[str] = []
-        for part in [*_RUN_SPLIT.split(match.group()), ""]:
-            word = _possessive(part).rstrip("'’-")
-            if len(word) > 1 and word[0].isupper() and word not in COMMON_CAPS:
-                if not run and word.lower() in STOPWORDS:
-                    initial = False  # "Then Hansel": the name is capitalised on its own
-                    continue
-                run.append(word)
-                continue
-            if run and not all(w in TITLE_WORDS for w in run):
-                _count_name(scan, index, " ".join(run), initial, text, match.start(), match.end())
-            initial = initial and not run
-            run = []
+def _give_look(scan: _Scan, before: Sequence[str], gender: str, clause: str) -> None:
+    """Give ``clause`` to the last character noun of ``gender`` before it, if it has no look."""
+    for word in reversed(before):
+        noun = NOUN_FORMS.get(word)
+        stats = scan.nouns.get(noun) if noun else None
+        if noun and stats and _gender(noun) == gender and stats.look_score < 2:
+            stats.look = f"{noun} {clause}"
+            stats.look_score = 2
+            return
 
 
-def _count_name(
-    scan: _Scan, index: int, name: str, initial: bool, text: str, start: int, end: int
-) -> None:
-    stats = scan.names.setdefault(name, _NameStats(first=index))
-    stats.total += 1
-    stats.mid += not initial
-    if len(stats.units) < 4 and (not stats.units or stats.units[-1] != index):
-        stats.units.append(index)
-    before = WORD_RE.findall(text[max(0, start - 30) : start].lower())[-2:]
-    after = WORD_RE.match(text[end : end + 20].lstrip(" ,"))
-    if before and before[-1] in PLACE_PREPOSITIONS and before[0] not in SPEECH_VERBS:
-        stats.place_votes += 1
-    elif len(before) == 2 and before[1] == "of" and before[0] in PLACE_OWNERS:
-        stats.place_votes += 1  # "the village of Hollow Ford"
-    if (before and before[-1] in SPEECH_VERBS) or (after and after.group() in SPEECH_VERBS):
-        stats.person_votes += 1
-
-
-def _is_place(stats: _NameStats) -> bool:
-    return (
-        stats.place_votes >= 2
-        and stats.place_votes >= 2 * stats.person_votes
-        and stats.place_votes * 4 >= stats.total
-    )
-
-
-def _merge_names(
-    names: dict[str, _NameStats], threshold: int
-) -> list[tuple[str, list[str], _NameStats]]:
-    """Recurring names, each with the shorter forms that are obviously its aliases.
-
-    A name counts if it is capitalised mid-sentence at least once; a shorter form contained in
-    exactly one such name ("Arthur" in "King Arthur") is merged into it.
-    """
-    real = [name for name, stats in names.items() if stats.mid]
-    owners: dict[str, list[str]] = {}
-    for name in real:
-        parts = name.split()
-        subs = {
-            " ".join(parts[a:b]) for a in range(len(parts)) for b in range(a + 1, len(parts) + 1)
-        }
-        for sub in sorted(subs - {name}):
-            if sub in names and sub not in TITLE_WORDS:
-                owners.setdefault(sub, []).append(name)
-    groups: dict[str, list[str]] = {name: [name] for name in real}
-    for sub, longer in owners.items():
-        if len(longer) == 1 and longer[0] in groups:
-            groups[longer[0]] += groups.pop(sub, [sub])
-    merged = []
-    for forms in groups.values():
-        stats = [names[f] for f in forms]
-        total = sum(s.total for s in stats)
-        if total < threshold:
-            continue
-        most = max(s.total for s in stats)
-        main = max(forms, key=lambda f: (2 * names[f].total >= most, len(f), names[f].total, f))
-        combined = _NameStats(
-            total=total,
-            mid=sum(s.mid for s in stats),
-            place_votes=sum(s.place_votes for s in stats),
-            person_votes=sum(s.person_votes for s in stats),
-            first=min(s.first for s in stats),
-            units=sorted({u for s in stats for u in s.units})[:4],
-        )
-        merged.append((main, sorted(f for f in forms if f != main), combined))
-    return merged
-
-
-def _clean_look(text: str) -> str:
-    text = _LOOK_END.split(text, maxsplit=1)[0]
-    if len(text) > 100:
-        text = text[:100].rsplit(" ", 1)[0]
-    return text.strip(" ,;:-").lower()
-
-
-def _name_look(name: str, doc: Document, unit_indexes: Sequence[int]) -> str:
-    """A look for a named character, from the sentences that introduce it."""
-    found: list[str] = []
-    for index in unit_indexes[:3]:
-        text = doc.units[index].text
-        at = text.find(name)
-        if at < 0:
-            continue
-        end = at + len(name)
-        matches = [
-            _CALLED_BEFORE.match(text, max(0, at - 80), at),
-            _NOUN_BEFORE.match(text, max(0, at - 60), at),
-            _APPOSITIVE_AFTER.match(text, end),
-            _IS_A_AFTER.match(text, end),
-        ]
-        last_name = max((m.end() for m in _CAP_RUN.finditer(text)), default=0)
-        following = doc.units[index + 1] if index + 1 < len(doc.units) else None
-        if following and not following.heading and last_name <= text.rfind(name) + len(name):
-            # "... a ferryman named Tobias Reed. He was a tall, stooped old man ..."
-            match = _PRONOUN_LOOK.match(following.text)
-            look = _clean_look(match.group(1)) if match else ""
-            if not LOOK_WORDS.isdisjoint(WORD_RE.findall(look)):
-                matches.append(match)
-        for match in matches:
-            look = _clean_look(match.group(1)) if match else ""
-            if look and look not in found:
-                found.append(look)
-        if found:
-            break
-    return "; ".join(found)[:160].rstrip(" ;,")
+def _noun_characters(scan: _Scan, threshold: int) -> list[tuple[int, int, Character]]:
+    """Recurring character nouns; a bare noun joins the one possessive form of it there is."""
+    compounds: dict[str, list[str]] = {}
+    for key in scan.nouns:
+        if "'s " in key:
+            compounds.setdefault(key.rsplit(" ", 1)[-1], []).append(key)
+    ranked = []
+    for key, noun in scan.nouns.items():
+        owners = compounds.get(key, [])
+        if len(owners) == 1:
+            continue  # "the son" in a story with "the king's son" and no other son
+        aliases = [key]
+        total = noun.total
+        if "'s " in key and len(compounds.get(key.rsplit(" ", 1)[-1], [])) == 1:
+            bare = scan.nouns.get(key.rsplit(" ", 1)[-1])
+            if bare is not None:
+                aliases.append(key.rsplit(" ", 1)[-1])
+                total += bare.total
+        if total >= threshold:
+            look = "" if noun.look == key else noun.look  # "young man" adds nothing
+            character = Character(name=f"the {key}", look=look, mentions=total, aliases=aliases)
+            ranked.append((total, noun.first, character))
+    return ranked
 
 
 def _characters(scan: _Scan, doc: Document, limit: int) -> tuple[list[Character], list[str]]:
@@ -315,18 +230,22 @@ def _characters(scan: _Scan, doc: Document, limit: int) -> tuple[list[Character]
     threshold = max(MIN_MENTIONS, scan.words // 20000)
     ranked: list[tuple[int, int, Character]] = []
     places: list[str] = []
-    for name, aliases, stats in _merge_names(scan.names, threshold):
-        if _is_place(stats):
+    merged = merge_names(scan.names, threshold)
+    single = {name.lower() for name, _, _ in merged if " " not in name}
+    lower = lowercase_uses(doc, single | {w[:-2] for w in single if w.endswith("ly")})
+    for name, aliases, stats in merged:
+        if is_word(name, stats, lower):
+            longer = [a for a in aliases if " " in a]
+            if not longer:
+                continue
+            name, aliases = longer[-1], sorted({*aliases, name} - {longer[-1]})
+        if is_place(name, stats):
             places.append(name)
             continue
-        look = _name_look(name, doc, stats.units)
+        look = name_look(name, doc, stats.units)
         character = Character(name=name, look=look, mentions=stats.total, aliases=aliases)
         ranked.append((stats.total, stats.first, character))
-    for key, noun in scan.nouns.items():
-        if noun.total >= threshold:
-            look = "" if noun.look == key else noun.look  # "young man" adds nothing
-            character = Character(name=f"the {key}", look=look, mentions=noun.total, aliases=[key])
-            ranked.append((noun.total, noun.first, character))
+    ranked += _noun_characters(scan, threshold)
     ranked.sort(key=lambda item: (-item[0], item[1], item[2].name))
     return [character for _, _, character in ranked[:limit]], places
 

@@ -2,205 +2,123 @@
 
 A prepared story is cut near equal-length positions, preferring paragraph breaks and time or
 place shifts (see :mod:`.textsplit`). Each scene's sentences are tallied for the analysis'
-characters and places, times and objects; its title, image prompt and description come from that
-tally and from the sentence that best shows the action.
+characters and places, times and objects, and one sentence is chosen to show: the most visual
+narration, never speech; the first scene's from the story's opening 15%, the last scene's from
+its closing 15%, and the sentence with the strongest turning-point cues wherever it falls. The
+wording of the prompt and title is in :mod:`.phrasing`.
 """
 
 # Quotes, dashes and CJK punctuation in these patterns are deliberate.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from storyframe.builtins.analysis import NOUN_FORMS, modifiers, title_case
+from storyframe.builtins.analysis import title_case
 from storyframe.builtins.lexicon import (
     ACTION_VERBS,
-    DETERMINERS,
-    LIGHTING,
+    CHARACTER_PLURALS,
+    FIRST_PERSON,
     PLACE_NOUNS,
-    PLACE_PREPOSITIONS,
-    STOPWORDS,
+    SECOND_PERSON,
+    SPEAKING,
     THINGS,
-    TIMES,
     VISUAL_ADJECTIVES,
     word_set,
 )
+from storyframe.builtins.mentions import Matchers, Tally, tally_settings
+from storyframe.builtins.phrasing import (
+    SUBJECT_PRONOUNS,
+    clean_speech,
+    compress,
+    event_title,
+    light,
+    shot_size,
+    speechy,
+    talk,
+    tell_as_narrator,
+    vague,
+    with_subject,
+)
+from storyframe.builtins.storyline import FEMALE, MALE, Storyline, turning_cues
 from storyframe.builtins.textsplit import WORD_RE, Document, Unit, segments, strip_speech
 from storyframe.models import Scene, StoryAnalysis
 
-_QUOTES = re.compile("[\"'“”‘’«»「」『』]")
-_QUOTE_MARKS = re.compile(r"[\"“”«»„「」『』]|(?<!\w)['‘]|['’](?!\w)")
-_CLAUSES = re.compile(
-    r"\s*(?:[;:—–]|--)\s*|,\s+(?=(?:and|but|so|then|when|while|till|until|where)\b)"
-)
-_LEADING_JOINERS = re.compile(
-    r"^(?:(?:and|but|so|then|now|however|thus|yet|for|or|when|while|meanwhile|suddenly|presently"
-    r"|afterwards|soon|at\s+(?:last|length|once)|one\s+day|(?:the\s+)?next\s+(?:morning|day)"
-    r"|that\s+(?:night|evening|morning))\b[\s,]*)+",
-    re.IGNORECASE,
-)
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
-_REPEATED_COMMAS = re.compile(r"(?:,\s*){2,}")
-_EDGE_JUNK = re.compile(r"^[\s,;:.\-—–]+|[\s,;:\-—–]+$")
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-LOCATIVES = PLACE_PREPOSITIONS | {"on", "by", "entered"}
-SUBJECT_STARTERS = DETERMINERS | word_set("he she they it i we you there one two all some")
-_LOWERCASE_STARTERS = SUBJECT_STARTERS | STOPWORDS  # words that need no capital mid-prompt
-
-
-def _term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    unique = sorted({t for t in terms if t}, key=lambda t: (-len(t), t))
-    if not unique:
-        return None
-    alternatives = "|".join(re.escape(t) for t in unique)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-@dataclass(slots=True)
-class _Matchers:
-    """Finds the analysis' characters and places in scene text."""
-
-    names: list[str]
-    character_terms: dict[str, int]
-    character_re: re.Pattern[str] | None
-    place_names: dict[str, str]  # lexicon noun or proper name (lowercase) -> how to show it
-    proper_re: re.Pattern[str] | None
-
-    @classmethod
-    def build(cls, analysis: StoryAnalysis) -> _Matchers:
-        terms: dict[str, int] = {}
-        for index, character in enumerate(analysis.characters):
-            for form in (character.name, *character.aliases):
-                form = " ".join(form.lower().split())
-                for term in (form, _ARTICLE.sub("", form)):
-                    terms.setdefault(term, index)
-        places = {noun: f"the {noun}" for noun in PLACE_NOUNS}
-        proper = []
-        for place in analysis.places:
-            key = _ARTICLE.sub("", " ".join(place.lower().split()))
-            places[key] = place
-            if key not in PLACE_NOUNS:
-                proper.append(key)
-        return cls(
-            names=[c.name for c in analysis.characters],
-            character_terms=terms,
-            character_re=_term_pattern(terms),
-            place_names=places,
-            proper_re=_term_pattern(proper),
-        )
-
-
-@dataclass(slots=True)
-class _Tally:
-    """What one scene's sentences mention, with the positions of first mentions."""
-
-    who: Counter[int] = field(default_factory=Counter)
-    where: dict[str, float] = field(default_factory=dict)
-    when: dict[str, float] = field(default_factory=dict)
-    first: dict[str, int] = field(default_factory=dict)
-    things: Counter[str] = field(default_factory=Counter)
-    thing_adjectives: dict[str, Counter[str]] = field(default_factory=dict)
-
-    def add_place(self, place: str, weight: float, position: int) -> None:
-        self.where[place] = self.where.get(place, 0.0) + weight
-        self.first.setdefault(place, position)
-
-    def add_time(self, time: str, weight: float, position: int) -> None:
-        self.when[time] = self.when.get(time, 0.0) + weight
-        self.first.setdefault("@" + time, position)
-
-
-def _tally_settings(
-    tally: _Tally, words: Sequence[str], weight: float, position: int, matchers: _Matchers
-) -> int:
-    """Add the places and times in ``words``; return how many places there were."""
-    places = 0
-    for k, word in enumerate(words):
-        if word in PLACE_NOUNS:
-            adjectives = modifiers(words, k)
-            if adjectives is None:
-                continue
-            det = k - 1 - len(adjectives)
-            located = det > 0 and words[det - 1] in LOCATIVES
-            tally.add_place(matchers.place_names[word], weight * (2 if located else 1), position)
-            places += 1
-        elif word in TIMES:
-            tally.add_time(TIMES[word], weight, position)
-    return places
+_NOUN_PHRASE_START = re.compile(r"\b(?:the|a|an)\s+(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
+_SPEECH = SPEAKING | FIRST_PERSON | SECOND_PERSON  # narration that still reads as speech
+_TOLD_SPEECH = SPEAKING | SECOND_PERSON  # the same when "I" is the narrator
+_FIRE = word_set("candle candles lamp lantern torch torches hearth fire")
+_MODALS = word_set("would could should might must if")
 
 
 def _sentence(
-    unit: Unit, words: Sequence[str], position: int, tally: _Tally, matchers: _Matchers
+    index: int,
+    unit: Unit,
+    words: Sequence[str],
+    position: int,
+    tally: Tally,
+    matchers: Matchers,
+    story: Storyline,
 ) -> float:
     """Tally one sentence of a scene; return how well it shows the scene's action."""
     text = unit.text
     narration = text
-    if unit.in_quote or _QUOTES.search(text):
+    if story.quoted[index]:
         narration = strip_speech(text, unit.in_quote)
     told = words if narration is text else WORD_RE.findall(narration.lower())
+    kinds = set(told)  # distinct words: cheap, and enough to rank sentences
+    cues = turning_cues(told, kinds)
+    if cues:
+        story.turning[index] = cues
     people = 0
+    mentions: list[tuple[int, int]] = []
     if matchers.character_re is not None:
         for match in matchers.character_re.finditer(text):
-            index = matchers.character_terms.get(" ".join(match.group().lower().split()))
-            if index is not None:
-                tally.who[index] += 1
+            who = matchers.character_terms.get(" ".join(match.group().lower().split()))
+            if who is not None:
+                tally.who[who] += 1
+                mentions.append((match.start(), who))
                 people += 1
+    tally.mentions.append(mentions)
+    if mentions and all(i == mentions[0][1] for _, i in mentions):
+        # the pronouns of a sentence that names one character tell its gender
+        votes = story.genders.setdefault(mentions[0][1], Counter())
+        votes["m"] += len(MALE & kinds)
+        votes["f"] += len(FEMALE & kinds)
     if matchers.proper_re is not None:
         for match in matchers.proper_re.finditer(text):
             place = matchers.place_names.get(" ".join(match.group().lower().split()))
             if place:
                 tally.add_place(place, 1.0, position)
-    places = _tally_settings(tally, told, 0.75, position, matchers)
-    _tally_settings(tally, words, 0.25, position, matchers)
+    places = tally_settings(tally, told, 0.75, position, matchers)
+    tally_settings(tally, words, 0.25, position, matchers)
     for k, word in enumerate(words):
         noun = word if word in THINGS else word[:-1] if word[:-1] in THINGS else ""
         if noun:
             tally.things[noun] += 1
             if k and words[k - 1] in VISUAL_ADJECTIVES:
                 tally.thing_adjectives.setdefault(noun, Counter())[words[k - 1]] += 1
-    verbs = sum(1 for w in told if w in ACTION_VERBS)
+    verbs = len(ACTION_VERBS & kinds)
     speech = 1 - len(narration) / max(1, len(text))
+    people_told = len(SUBJECT_PRONOUNS & kinds)
     return (
         2 * min(people, 3)
+        + 0.5 * min(people_told, 2)
         + 1.5 * min(places, 2)
         + min(verbs, 3)
-        - 2 * speech
+        - 3 * speech
+        - 1.5 * min(len(kinds & (_TOLD_SPEECH if story.narrator else _SPEECH)), 3)
+        - (2 if len(told) < 5 else 0)
+        - (1.5 if told and vague(told[0]) else 0)
+        - 0.5 * len(_MODALS & kinds)
         - (0.5 if len(text) < 40 else 0)
         - (0.5 if len(text) > 350 else 0)
+        + min(cues, 2)
     )
-
-
-def _compress(text: str, max_chars: int) -> str:
-    """The most visual clause or two of a sentence, tidied up."""
-    clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
-    if not clauses:
-        return ""
-
-    def score(clause: str) -> float:
-        clause = _LEADING_JOINERS.sub("", clause.strip())
-        words = WORD_RE.findall(clause.lower())
-        verbs = sum(1 for w in words if w in ACTION_VERBS)
-        things = sum(1 for w in words if w in THINGS or w in NOUN_FORMS)
-        # A clause that starts with its subject reads well on its own ("he ran", not "ran").
-        subject = bool(words) and (words[0] in SUBJECT_STARTERS or clause[:1].isupper())
-        return verbs * 2 + things + (2 if subject else 0) - abs(len(words) - 14) / 10
-
-    best = max(range(len(clauses)), key=lambda i: (score(clauses[i]), -i))
-    chosen = clauses[best]
-    if len(chosen) < 60 and best + 1 < len(clauses):
-        chosen = f"{chosen}, {clauses[best + 1]}"
-    chosen = _LEADING_JOINERS.sub("", chosen.strip())
-    chosen = _SPACE_BEFORE_PUNCT.sub(r"\1", chosen)
-    chosen = _REPEATED_COMMAS.sub(", ", chosen)
-    chosen = _EDGE_JUNK.sub("", chosen).rstrip(".!?。！？｡")
-    if len(chosen) > max_chars:
-        chosen = chosen[:max_chars].rsplit(" ", 1)[0].rstrip(",;: ")
-    return chosen[:1].upper() + chosen[1:]
 
 
 @dataclass(slots=True)
@@ -208,39 +126,107 @@ class _Draft:
     """What one scene is made of, before its title and prompt are written."""
 
     units: list[Unit]
-    who: list[str]  # the characters present, most mentioned first
+    who: list[str]  # the characters present, the ones in the shown action first
     lead: str  # who the scene is about: the most mentioned, or two of similar weight
     place: str
     time: str
     action: str
-    tally: _Tally
+    title: str  # what happens, if the action says it plainly ("Rapunzel lets down her hair")
+    words: set[str]  # the scene's words that tell the light (candle, fire)
+    tally: Tally
 
 
-def _draft(doc: Document, start: int, end: int, matchers: _Matchers, previous_place: str) -> _Draft:
-    units = list(doc.units[start:end])
+@dataclass(slots=True)
+class _Tallied:
+    """One scene's sentences, tallied and scored, before the moment to show is chosen."""
+
+    start: int
+    end: int
+    body: list[int]
+    tally: Tally
+    scores: dict[int, float]
+
+
+def _tally_scene(
+    doc: Document, start: int, end: int, matchers: Matchers, story: Storyline
+) -> _Tallied:
     body = [i for i in range(start, end) if not doc.units[i].heading] or list(range(start, end))
-    tally = _Tally()
-    best, best_score = doc.units[body[0]], float("-inf")
-    for position, index in enumerate(body):
-        unit = doc.units[index]
-        score = _sentence(unit, doc.words[index], position, tally, matchers)
-        if score > best_score:
-            best, best_score = unit, score
+    tally = Tally()
+    scores = {
+        index: _sentence(
+            index, doc.units[index], doc.words[index], position, tally, matchers, story
+        )
+        for position, index in enumerate(body)
+    }
+    return _Tallied(start, end, body, tally, scores)
+
+
+def _draft(
+    doc: Document,
+    tallied: _Tallied,
+    matchers: Matchers,
+    previous_place: str,
+    story: Storyline,
+    role: str,
+) -> _Draft:
+    units = list(doc.units[tallied.start : tallied.end])
+    body, tally, scores = tallied.body, tallied.tally, tallied.scores
+    allowed = story.candidates(body, role)
+    best = max(allowed, key=lambda i: (scores[i], -i))
+    if story.climax in allowed:
+        best = story.climax  # the moment the story turns is always shown
     who = sorted(tally.who, key=lambda i: (-tally.who[i], i))
+    present = [matchers.names[i] for i in who]
     place = min(tally.where, key=lambda p: (-tally.where[p], tally.first[p]), default="")
     time = min(tally.when, key=lambda t: (-tally.when[t], tally.first["@" + t]), default="")
-    action = _compress(strip_speech(best.text, best.in_quote), 220)
-    if len(action) < 20:  # mostly speech: use the words spoken
-        action = _compress(_QUOTE_MARKS.sub("", best.text), 220)
+    unit = doc.units[best]
+    narration = clean_speech(strip_speech(unit.text, unit.in_quote))
+    action = compress(narration, 160)
+    if story.narrator:
+        action = tell_as_narrator(action)
+    at = max(unit.text.find(action[:20]) if action else 0, 0)
+    position = body.index(best)
+    earlier = [i for offset, i in reversed(tally.mentions[position]) if offset < at]
+    for mentions in reversed(tally.mentions[max(0, position - 3) : position]):
+        earlier += [i for _, i in reversed(mentions)]
+    earlier += who
+
+    def resolve(pronoun: str, avoid: str = "") -> str:
+        return story.referent(pronoun, earlier, matchers.names, avoid)
+
+    said = next((w for w in doc.words[best] if w in SPEAKING), "said")
+    spoken = len(action.split()) < 3 or bool(
+        speechy(WORD_RE.findall(action.lower()), story.narrator)
+    )
+    if spoken:
+        action = talk(present[:2] or ([resolve("")] if resolve("") else []), said)
+    else:
+        action = with_subject(action, resolve)
+    title = action if spoken else ""
+    if not spoken and matchers.character_re is not None:
+        match = matchers.character_re.search(action, 0, 60)
+        if match:  # "In her anger the enchantress clutched ...": the title starts at the name
+            lead = _NOUN_PHRASE_START.search(action, 0, match.start())
+            start = lead.start() if lead else match.start()
+            told = action[start:]
+            title = event_title(told[:1].upper() + told[1:], action[start : match.end()])
+    if not title:
+        title = event_title(action, "")
+    in_action = [n for n in present if n.lower() in action.lower()]
+    story.recent = [i for m in reversed(tally.mentions) for _, i in reversed(m)][:6] + story.recent[
+        :6
+    ]
     return _Draft(
         units=units,
-        who=[matchers.names[i] for i in who],
+        who=in_action + [n for n in present if n not in in_action],
         lead=_join(
             [matchers.names[i] for i in who[:2] if 5 * tally.who[i] >= 3 * tally.who[who[0]]]
         ),
         place=place or previous_place,
         time=time,
         action=action,
+        title=title,
+        words=set().union(*(_FIRE.intersection(doc.words[i]) for i in body)),
         tally=tally,
     )
 
@@ -256,7 +242,7 @@ def _preposition(place: str) -> str:
     return PLACE_NOUNS.get(words[-1] if words else "", "in" if place[:1].isupper() else "at")
 
 
-def _thing(tally: _Tally, document_frequency: Counter[str], scenes: int) -> str:
+def _thing(tally: Tally, document_frequency: Counter[str], scenes: int) -> str:
     """The scene's most distinctive object, with its usual adjective ("the golden cage")."""
     if not tally.things:
         return ""
@@ -273,20 +259,19 @@ def _thing(tally: _Tally, document_frequency: Counter[str], scenes: int) -> str:
 
 
 def _scene_title(draft: _Draft, thing: str, used: set[str]) -> str:
-    """A short title from who, where and what ("The Fox at the Castle"), unique in the story."""
+    """What happens ("Rapunzel lets down her hair"), else who, where and what; unique."""
     lead = draft.lead
     where = f"{_preposition(draft.place)} {draft.place}" if draft.place else ""
-    options = []
+    event = draft.title
+    options = [event, f"{event} {where}"] if event and where else [event] if event else []
     if lead and where:
-        options.append(f"{lead} {where}")
+        options.append(title_case(f"{lead} {where}"))
     if lead and thing and " and " not in lead:
-        options.append(f"{lead} and {thing}")
+        options.append(title_case(f"{lead} and {thing}"))
     if thing and where:
-        options.append(f"{thing} {where}")
-    if len(draft.who) > 1 and lead != _join(draft.who[:2]):
-        options.append(_join(draft.who[:2]))
-    options += [o for o in (lead, thing, where) if o]
-    titles = [title_case(o)[:80] for o in options]
+        options.append(title_case(f"{thing} {where}"))
+    options += [title_case(o) for o in (lead, thing, where) if o]
+    titles = [o[:80] for o in options if o]
     if not titles:  # nothing recognised (another language?): the start of the key action
         words = draft.action.split()
         if len(words) > 2:
@@ -305,26 +290,27 @@ def _scene_title(draft: _Draft, thing: str, used: set[str]) -> str:
 
 
 def _prompt(draft: _Draft, max_chars: int) -> str:
-    """Who, where and the light, then what happens.
+    """What happens, who does it, where, the light and a shot size.
 
     No style words and no looks: ``compose_prompt`` adds those for the characters named here.
     """
-    staging = (
-        " ".join(s for s in (_join(draft.who[:3]), _preposition(draft.place), draft.place) if s)
-        if draft.place
-        else _join(draft.who[:3])
-    )
-    if draft.time:
-        staging = f"{staging}, {LIGHTING[draft.time]}" if staging else LIGHTING[draft.time]
-    staging = staging[:1].upper() + staging[1:]
-    action = draft.action
-    if staging and action and action.split(" ", 1)[0].lower() in _LOWERCASE_STARTERS:
-        action = action[:1].lower() + action[1:]
-    room = max_chars - len(staging) - 2
+    action = draft.action or "A scene from the story"
+    lower = action.lower()
+    extras = []
+    if draft.who and not any(n.lower() in lower for n in draft.who):
+        extras.append(f"with {_join(draft.who[:2])}")
+    if draft.place and draft.place.lower().removeprefix("the ") not in lower:
+        extras.append(f"{_preposition(draft.place)} {draft.place}")
+    words = WORD_RE.findall(lower)
+    present = sum(1 for n in draft.who if n.lower() in lower) or min(len(draft.who), 3)
+    group = any(w in CHARACTER_PLURALS for w in words)
+    extras.append(light(draft.time, draft.place, draft.words))
+    extras.append(shot_size(words, 3 if group else present, draft.place))
+    tail = ", ".join(extras)
+    room = max_chars - len(tail) - 2
     if len(action) > room:
         action = action[: max(room, 0)].rsplit(" ", 1)[0].rstrip(",;: ")
-    prompt = ": ".join(p for p in (staging, action) if p) or "A scene from the story"
-    return prompt[:max_chars]
+    return f"{action}, {tail}"[:max_chars]
 
 
 def _description(units: Sequence[Unit], max_chars: int) -> str:
@@ -353,11 +339,17 @@ def scenes_from_document(
     max_prompt_chars: int = 400,
 ) -> list[Scene]:
     """Cut a prepared story into at most ``n`` scenes and describe each one."""
-    matchers = _Matchers.build(analysis)
+    matchers = Matchers.build(analysis)
+    story = Storyline.build(doc)
+    tallied = [
+        _tally_scene(doc, start, end, matchers, story) for start, end in segments(doc.units, n)
+    ]
+    story.settle()
     drafts: list[_Draft] = []
-    place = ""
-    for start, end in segments(doc.units, n):
-        draft = _draft(doc, start, end, matchers, place)
+    place = analysis.places[0] if analysis.places else ""
+    for number, scene in enumerate(tallied):
+        role = "first" if number == 0 else "last" if number == len(tallied) - 1 else ""
+        draft = _draft(doc, scene, matchers, place, story, role)
         drafts.append(draft)
         place = draft.place
     frequency: Counter[str] = Counter()
