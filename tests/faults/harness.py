@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import hashlib
 import json
 import os
@@ -71,7 +72,8 @@ class Case:
     scenes: int = SCENES
     rerun_args: list[str] = field(default_factory=list)
     check: Callable[[Env, Outcome], list[str]] | None = None
-    note: str = ""
+    drawn_by: str | None = None  # who draws every scene in a clean (exit 0) run: image_chain[0]
+    written_by: str | None = None  # who writes the scenes in a clean run: text_chain[0]
 
     @property
     def exits(self) -> frozenset[int]:
@@ -96,10 +98,17 @@ class Outcome:
     lost: int = 0
     first_exit: int | None = None  # the killed/interrupted run's exit code
     first_stderr: str = ""
+    signal_at: float | None = None  # seconds after the start the signal was sent
     problems: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
+        if self.first_exit is not None or self.signal_at is not None:
+            first = f"signal at {self.signal_at or 0:.2f} s -> exit {self.first_exit}; re-run: "
+            return first + self._outcome()
+        return self._outcome()
+
+    def _outcome(self) -> str:
         if self.summary is None:
             return {130: "interrupted", 3: "project error", 2: "bad input"}.get(
                 self.exit_code or -1, "no summary"
@@ -122,7 +131,12 @@ class Env:
         self.rw = rw
         self.router_url, self.rw_url = urls
         self.out = root / "project"
-        self.env: dict[str, str] = {"OPENROUTER_API_KEY": OR_KEY, "RUNWARE_API_KEY": RW_KEY}
+        self.env: dict[str, str] = {
+            "OPENROUTER_API_KEY": OR_KEY,
+            "RUNWARE_API_KEY": RW_KEY,
+            "STORYFRAME_LOAD_PLUGINS": "storyframe",  # the bundled plugins only (and ours)
+            "XDG_CONFIG_HOME": str(root / "config-home"),
+        }
         self.unset: list[str] = []
         self.providers: dict[str, dict[str, Any]] = {
             "openrouter": {
@@ -200,6 +214,7 @@ class Env:
             f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n"
         )
         (info / "entry_points.txt").write_text(f"[storyframe]\n{module} = {module}\n")
+        self.env["STORYFRAME_LOAD_PLUGINS"] = f"storyframe,{module}"
         return module
 
 
@@ -318,7 +333,7 @@ def _inproc(env: Env, args: list[str], limit: float) -> tuple[int, str, str]:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.env.items():
             mp.setenv(key, value)
-        for key in ["STORYFRAME_CONFIG", "STORYFRAME_LOAD_PLUGINS", *env.unset]:
+        for key in ["STORYFRAME_CONFIG", "STORYFRAME_STRICT_PLUGINS", *env.unset]:
             mp.delenv(key, raising=False)
         if env.site is not None:
             mp.syspath_prepend(str(env.site))
@@ -342,9 +357,9 @@ def _inproc(env: Env, args: list[str], limit: float) -> tuple[int, str, str]:
 
 
 def _sub_env(env: Env) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in ("STORYFRAME_CONFIG", *env.unset)}
+    drop = ("STORYFRAME_CONFIG", "STORYFRAME_STRICT_PLUGINS", *env.unset)
+    out = {k: v for k, v in os.environ.items() if k not in drop}
     out.update(env.env)
-    out.pop("STORYFRAME_LOAD_PLUGINS", None)
     paths = [str(REPO)] + ([str(env.site)] if env.site else [])
     out["PYTHONPATH"] = os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")])
     return out
@@ -391,6 +406,7 @@ def run_case(case: Case, root: Path | None = None) -> Outcome:
     from tests.runware.emulator import Emulator, serve_in_thread
 
     outcome = Outcome(case.kind)
+    gc.collect()  # so "Task was destroyed" noise from earlier runs is not printed into this one
     with contextlib.ExitStack() as stack:
         if root is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sf-fault-")))
@@ -414,8 +430,8 @@ def run_case(case: Case, root: Path | None = None) -> Outcome:
         elif case.runner == "subprocess":
             code, stdout, stderr = _subprocess(env, env.args(), limit)
         else:
-            first, first_err, before = _interrupt(env, case, limit)
-            outcome.first_exit, outcome.first_stderr = first, first_err
+            first, first_err, before, at = _interrupt(env, case, limit)
+            outcome.first_exit, outcome.first_stderr, outcome.signal_at = first, first_err, at
             code, stdout, stderr = _inproc(env, env.args(*case.rerun_args), limit)
         outcome.wall = time.monotonic() - started
         outcome.exit_code, outcome.stdout, outcome.stderr = code, stdout, stderr
@@ -434,30 +450,40 @@ def run_case(case: Case, root: Path | None = None) -> Outcome:
     return outcome
 
 
-def _interrupt(env: Env, case: Case, limit: float) -> tuple[int, str, dict[int, str]]:
-    """Start the run as a subprocess, SIGKILL or SIGINT it, return (exit, stderr, done before)."""
+def _interrupt(
+    env: Env, case: Case, limit: float
+) -> tuple[int, str, dict[int, str], float]:
+    """Start the run as a subprocess and SIGKILL or SIGINT it.
+
+    SIGKILL: one seed in five kills at a random moment of the first second (start-up, the text
+    stage); the others once the first image request reached Runware, plus a random delay that
+    spans the image stage. SIGINT: once images are in flight (or a plugin left its marker).
+    Returns (exit code, stderr, done scenes with their sha256 before the re-run, signal time).
+    """
     rng = random.Random(case.seed)
+    started = time.monotonic()
     process = _popen(env, env.args())
     try:
-        if case.runner == "kill":
-            time.sleep(rng.uniform(0.4, 2.2))
-            process.send_signal(signal.SIGKILL)
+        early = case.runner == "kill" and rng.random() < 0.2
+        if early:
+            time.sleep(rng.uniform(0.2, 1.0))
         else:
-            deadline = time.monotonic() + limit
+            deadline = started + limit
             marker = env.root / "started"
             while not (env.rw.inference_bodies() or marker.exists()):
                 if process.poll() is not None or time.monotonic() > deadline:
                     break
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.15))
-            process.send_signal(signal.SIGINT)
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.8 if case.runner == "kill" else 0.15))
+        at = time.monotonic() - started
+        process.send_signal(signal.SIGKILL if case.runner == "kill" else signal.SIGINT)
         _, stderr = process.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         process.kill()
         _, stderr = process.communicate()
         stderr += "\n(killed by the harness: no exit after the signal)"
-        return -1, stderr, done_images(env.out)
-    return process.returncode, stderr, done_images(env.out)
+        return -1, stderr, done_images(env.out), time.monotonic() - started
+    return process.returncode, stderr, done_images(env.out), at
 
 
 # --- the contract ----------------------------------------------------------------------------------
@@ -552,6 +578,18 @@ def _check_summary(case: Case, env: Env, o: Outcome) -> list[str]:
                 rec = _scene(o.board, item.get("scene"))
                 if rec is not None and not (rec.get("fallback") or {}).get("after"):
                     found.append(f"scene {item.get('scene')}: degraded but no manifest fallback")
+    if o.exit_code == EXIT_OK:
+        drawn_by = case.drawn_by or case.image_chain[0]
+        others = {
+            r["scene"]["number"]: r.get("provider")
+            for r in o.board.get("scenes", [])
+            if r.get("status") == "done" and r.get("provider") != drawn_by
+        }
+        if others:
+            found.append(f"exit 0 but not every scene was drawn by {drawn_by}: {others}")
+        written_by = case.written_by or case.text_chain[0]
+        if s.get("text_provider") not in (None, written_by):
+            found.append(f"exit 0 but the scenes were written by {s.get('text_provider')}")
     if o.exit_code in (EXIT_OK, EXIT_DEGRADED) and len(s.get("done") or []) != case.scenes:
         found.append(f"done {s.get('done')}, expected all {case.scenes} scenes")
     return found

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1", "localhost"])
 @pytest.mark.parametrize("case", CASES, ids=[c.kind for c in CASES])
 def test_fault(case: Case, tmp_path: Path) -> None:
     outcome = run_case(case, tmp_path)
-    assert not outcome.problems, (
-        f"{case.kind}: exit {outcome.exit_code}, {outcome.wall:.2f} s\n- "
-        + "\n- ".join(outcome.problems)
-    )
+    if outcome.problems:
+        pytest.fail(
+            f"{case.kind}: {outcome.outcome}, exit {outcome.exit_code}, {outcome.wall:.2f} s\n- "
+            + "\n- ".join(outcome.problems),
+            pytrace=False,
+        )
