@@ -138,6 +138,7 @@ class Env:
             "XDG_CONFIG_HOME": str(root / "config-home"),
         }
         self.unset: list[str] = []
+        self.first_env: dict[str, str] = {}  # only for the run that gets the signal
         self.providers: dict[str, dict[str, Any]] = {
             "openrouter": {
                 "base_url": self.router_url,
@@ -316,7 +317,8 @@ def _watchdog(seconds: float) -> Iterator[None]:
         raise _Watchdog(f"the run did not end within {seconds:.0f} s")
 
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # It fires again every second: a task that happens to be running may swallow one alarm.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
@@ -368,7 +370,7 @@ def _sub_env(env: Env) -> dict[str, str]:
 def _popen(env: Env, args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "storyframe", *args],
-        env=_sub_env(env),
+        env={**_sub_env(env), **env.first_env},
         cwd=env.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -462,6 +464,7 @@ def _interrupt(
     """
     rng = random.Random(case.seed)
     started = time.monotonic()
+    at = 0.0
     process = _popen(env, env.args())
     try:
         early = case.runner == "kill" and rng.random() < 0.2
@@ -482,7 +485,7 @@ def _interrupt(
         process.kill()
         _, stderr = process.communicate()
         stderr += "\n(killed by the harness: no exit after the signal)"
-        return -1, stderr, done_images(env.out), time.monotonic() - started
+        return -1, stderr, done_images(env.out), at
     return process.returncode, stderr, done_images(env.out), at
 
 
