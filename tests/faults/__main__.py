@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = [c for c in CASES if args.k.lower() in c.kind.lower()]
     rows: list[tuple[object, Outcome]] = []
-    print("| fault | outcome | exit | expected | retries | images paid | wall (s) | budget (s) | verdict |")
+    columns = "fault outcome exit expected retries images_paid wall_(s) budget_(s) verdict"
+    print("| " + " | ".join(c.replace("_", " ") for c in columns.split()) + " |")
     print("|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         outcome = with_retries(case, run_case(case))

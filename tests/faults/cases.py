@@ -17,12 +17,12 @@ from tests.faults.harness import (
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PROJECT,
+    SCENES,
     Blackhole,
     Case,
     Env,
     Outcome,
     disk_full,
-    SCENES,
     refused_url,
 )
 from tests.openrouter import emulator as ore
@@ -32,7 +32,7 @@ EITHER = frozenset({EXIT_OK, EXIT_DEGRADED})  # retried, or handed on: the contr
 MANY = 40  # "always": more faults than any retry policy in the config will use
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def router(*behaviours: Any, times: int = 1, after_ok: int = 0) -> Any:
@@ -112,7 +112,9 @@ def rate_limit_reset(seconds: float, *, in_body_only: bool = False, times: int =
 def retry_after_date(seconds: float, times: int = 1) -> Any:
     def setup(env: Env) -> None:
         date = email.utils.formatdate(time.time() + seconds, usegmt=True)
-        env.rw.queue("inference", *[rw_error(429, "rateLimitExceeded", {"Retry-After": date})] * times)
+        env.rw.queue(
+            "inference", *[rw_error(429, "rateLimitExceeded", {"Retry-After": date})] * times
+        )
 
     return setup
 
@@ -149,7 +151,7 @@ def stderr_mentions(word: str) -> Any:
     return check
 
 
-# --- plugins ---------------------------------------------------------------------------------------
+# --- plugins ----------------------------------------------------------------------------------
 
 RAISING_IMAGE = """
 import storyframe
@@ -260,7 +262,7 @@ def marker(env: Env) -> None:
     env.first_env["SF_FAULT_STUBBORN"] = "1"
 
 
-# --- the matrix ------------------------------------------------------------------------------------
+# --- the matrix -------------------------------------------------------------------------------
 
 
 def _cases() -> list[Case]:
@@ -283,28 +285,86 @@ def _cases() -> list[Case]:
     add(Case("OR 429 Retry-After: 3600", router(ore.rate_limited(3600), times=MANY), budget=3,
              check=cooled("openrouter", 1), **deg_or))  # fmt: skip
     add(Case("OR 429 X-RateLimit-Reset (+0.2 s)", rate_limit_reset(0.2)))
-    add(Case("OR 429 X-RateLimit-Reset in error.metadata.headers only", rate_limit_reset(0.2, in_body_only=True)))
+    add(
+        Case(
+            "OR 429 X-RateLimit-Reset in error.metadata.headers only",
+            rate_limit_reset(0.2, in_body_only=True),
+        )
+    )
     add(Case("OR 429 X-RateLimit-Reset (+1 h)", rate_limit_reset(3600, times=MANY), budget=3,
              check=cooled("openrouter", 1), **deg_or))  # fmt: skip
     for code in (500, 502, 503, 504):
         add(Case(f"OR {code} once", router(ore.status(code))))
     add(Case("OR 503 always", router(ore.status(503), times=MANY), **deg_or))
     add(Case("OR connection reset", router(ore.reset())))
-    add(Case("OR connection refused", base_url("openrouter", lambda e: refused_url("/api/v1")), **deg_or))
-    add(Case("OR connect timeout (blackhole)", blackhole("openrouter", "/api/v1"), budget=10, **deg_or))
-    add(Case("OR DNS failure (.invalid)", base_url("openrouter", lambda e: "http://nonexistent.invalid/api/v1"), budget=5, **deg_or))
+    add(
+        Case(
+            "OR connection refused",
+            base_url("openrouter", lambda e: refused_url("/api/v1")),
+            **deg_or,
+        )
+    )
+    add(
+        Case(
+            "OR connect timeout (blackhole)",
+            blackhole("openrouter", "/api/v1"),
+            budget=10,
+            **deg_or,
+        )
+    )
+    add(
+        Case(
+            "OR DNS failure (.invalid)",
+            base_url("openrouter", lambda e: "http://nonexistent.invalid/api/v1"),
+            budget=5,
+            **deg_or,
+        )
+    )
     add(Case("OR read timeout", router(ore.slow(5))))
     add(Case("OR slow body", router(ore.slow_body(5))))
     add(Case("OR malformed JSON", router(ore.bad_json()), exit=EITHER, fallback_after="openrouter"))
-    add(Case("OR 200 carrying an error", router(ore.error_in_200(502)), exit=EITHER, fallback_after="openrouter"))
-    add(Case("OR choices[0].error", router(ore.error_in_200(502, in_choice=True)), exit=EITHER, fallback_after="openrouter"))
-    add(Case("OR invalid structured output", router(ore.content('{"scenes": [{"title": 7}]}'), after_ok=1), exit=EITHER, fallback_after="openrouter"))
-    add(Case("OR wrong scene count", router(ore.scenes(SCENES - 1), after_ok=1), exit=EITHER, fallback_after="openrouter"))
+    add(
+        Case(
+            "OR 200 carrying an error",
+            router(ore.error_in_200(502)),
+            exit=EITHER,
+            fallback_after="openrouter",
+        )
+    )
+    add(
+        Case(
+            "OR choices[0].error",
+            router(ore.error_in_200(502, in_choice=True)),
+            exit=EITHER,
+            fallback_after="openrouter",
+        )
+    )
+    add(
+        Case(
+            "OR invalid structured output",
+            router(ore.content('{"scenes": [{"title": 7}]}'), after_ok=1),
+            exit=EITHER,
+            fallback_after="openrouter",
+        )
+    )
+    add(
+        Case(
+            "OR wrong scene count",
+            router(ore.scenes(SCENES - 1), after_ok=1),
+            exit=EITHER,
+            fallback_after="openrouter",
+        )
+    )
     add(Case("OR empty content", router(ore.empty()), exit=EITHER, fallback_after="openrouter"))
     add(Case("OR 401 (bad key)", router(ore.status(401), times=MANY), **deg_or))
 
     # Runware: HTTP-level faults.
-    add(Case("RW 429 Retry-After: 0", rw("inference", rw_error(429, "rateLimitExceeded", {"Retry-After": "0"}))))
+    add(
+        Case(
+            "RW 429 Retry-After: 0",
+            rw("inference", rw_error(429, "rateLimitExceeded", {"Retry-After": "0"})),
+        )
+    )
     add(Case("RW 429 without Retry-After", rw("inference", rw_error(429, "rateLimitExceeded"))))
     add(Case("RW 429 Retry-After as HTTP date (now)", retry_after_date(0)))
     huge = rw_error(429, "rateLimitExceeded", {"Retry-After": "3600"})
@@ -312,17 +372,44 @@ def _cases() -> list[Case]:
              check=cooled("runware", 2), **deg_rw))  # fmt: skip
     add(Case("RW 429 Retry-After HTTP date (+1 h)", retry_after_date(3600, MANY), budget=3,
              check=cooled("runware", 2), **deg_rw))  # fmt: skip
-    for code, name in ((500, "internalServerError"), (502, "badGateway"), (503, "serviceUnavailable"), (504, "gatewayTimeout")):
+    for code, name in (
+        (500, "internalServerError"),
+        (502, "badGateway"),
+        (503, "serviceUnavailable"),
+        (504, "gatewayTimeout"),
+    ):
         add(Case(f"RW {code} once", rw("inference", rw_error(code, name))))
     add(Case("RW 503 always", rw("inference", rw_error(503, "serviceUnavailable"), MANY), **deg_rw))
-    add(Case("RW 402 insufficientCredits", rw("inference", rw_error(402, "insufficientCredits"), MANY), **deg_rw))
+    add(
+        Case(
+            "RW 402 insufficientCredits",
+            rw("inference", rw_error(402, "insufficientCredits"), MANY),
+            **deg_rw,
+        )
+    )
     add(Case("RW connection reset (before processing)", rw("inference", Fault(reset=True))))
-    add(Case("RW connection reset after processing (paid)", rw("inference", Fault(reset=True, after_processing=True))))
-    add(Case("RW read timeout (sync, paid, recovered)", rw("inference", Fault(delay=2.0)), budget=8))
-    add(Case("RW malformed JSON 200 (paid)", rw("inference", Fault(raw=b'{"data": [{"taskType": '))))
+    add(
+        Case(
+            "RW connection reset after processing (paid)",
+            rw("inference", Fault(reset=True, after_processing=True)),
+        )
+    )
+    add(
+        Case("RW read timeout (sync, paid, recovered)", rw("inference", Fault(delay=2.0)), budget=8)
+    )
+    add(
+        Case("RW malformed JSON 200 (paid)", rw("inference", Fault(raw=b'{"data": [{"taskType": ')))
+    )
     add(Case("RW connection refused", base_url("runware", lambda e: refused_url("/v1")), **deg_rw))
     add(Case("RW connect timeout (blackhole)", blackhole("runware", "/v1"), budget=10, **deg_rw))
-    add(Case("RW DNS failure (.invalid)", base_url("runware", lambda e: "http://nonexistent.invalid/v1"), budget=5, **deg_rw))
+    add(
+        Case(
+            "RW DNS failure (.invalid)",
+            base_url("runware", lambda e: "http://nonexistent.invalid/v1"),
+            budget=5,
+            **deg_rw,
+        )
+    )
 
     # Runware: task-level errors, sync (errors[] at submission).
     for code in ("timeoutProvider", "providerTimeout", "inferenceError", "taskFailed",
@@ -336,8 +423,16 @@ def _cases() -> list[Case]:
     # Runware: async delivery, both failure forms, and poll faults.
     for code in ("timeoutProvider", "inferenceError"):
         add(Case(f"RW async {code} in errors[]", task_error(code, form="errors"), delivery="async"))
-        add(Case(f"RW async {code} as data status=error", task_error(code, form="data"), delivery="async"))
-    add(Case("RW async poll 503", rw("poll", rw_error(503, "serviceUnavailable")), delivery="async"))
+        add(
+            Case(
+                f"RW async {code} as data status=error",
+                task_error(code, form="data"),
+                delivery="async",
+            )
+        )
+    add(
+        Case("RW async poll 503", rw("poll", rw_error(503, "serviceUnavailable")), delivery="async")
+    )
     add(Case("RW async poll reset", rw("poll", Fault(reset=True)), delivery="async"))
     add(Case("RW async poll malformed JSON", rw("poll", Fault(raw=b"<html>")), delivery="async"))
 
@@ -356,7 +451,13 @@ def _cases() -> list[Case]:
              providers={"runware": {"max_download_bytes": 1_000_000}}, exit=EITHER,
              fallback_after="runware"))  # fmt: skip
     add(Case("image URL on a disallowed host", lambda e: e.rw.misdirect("localhost"), **deg_rw))
-    add(Case("image host redirect to a disallowed host", rw("image", Fault(redirect_host="localhost")), **deg_rw))
+    add(
+        Case(
+            "image host redirect to a disallowed host",
+            rw("image", Fault(redirect_host="localhost")),
+            **deg_rw,
+        )
+    )
 
     # Disk full while saving (ENOSPC from storyframe's atomic writer).
     add(Case("disk full saving scene 2's image",

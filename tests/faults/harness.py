@@ -41,7 +41,14 @@ OR_KEY = "sk-or-v1-" + "5a5a5a5a5a5a5a5a" * 4
 RW_KEY = "rw-faults-secret-key-0a1b2c3d4e"
 SCENES = 3
 
-EXIT_OK, EXIT_USAGE, EXIT_PROJECT, EXIT_PARTIAL, EXIT_DEGRADED, EXIT_INTERRUPTED = 0, 2, 3, 4, 5, 130
+EXIT_OK, EXIT_USAGE, EXIT_PROJECT, EXIT_PARTIAL, EXIT_DEGRADED, EXIT_INTERRUPTED = (
+    0,
+    2,
+    3,
+    4,
+    5,
+    130,
+)
 
 Setup = Callable[["Env"], None]
 
@@ -229,7 +236,7 @@ def _toml(value: Any) -> str:
     return json.dumps(str(value))
 
 
-# --- places that misbehave at the socket level --------------------------------------------------
+# --- places that misbehave at the socket level ------------------------------------------------
 
 
 def refused_url(path: str) -> str:
@@ -300,7 +307,7 @@ def disk_full(match: Callable[[Path], bool]) -> Callable[[pytest.MonkeyPatch], N
     return apply
 
 
-# --- running --------------------------------------------------------------------------------------
+# --- running ----------------------------------------------------------------------------------
 
 
 class _Watchdog(BaseException):
@@ -363,7 +370,7 @@ def _sub_env(env: Env) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if k not in drop}
     out.update(env.env)
     paths = [str(REPO)] + ([str(env.site)] if env.site else [])
-    out["PYTHONPATH"] = os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")])
+    out["PYTHONPATH"] = os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")])
     return out
 
 
@@ -452,9 +459,7 @@ def run_case(case: Case, root: Path | None = None) -> Outcome:
     return outcome
 
 
-def _interrupt(
-    env: Env, case: Case, limit: float
-) -> tuple[int, str, dict[int, str], float]:
+def _interrupt(env: Env, case: Case, limit: float) -> tuple[int, str, dict[int, str], float]:
     """Start the run as a subprocess and SIGKILL or SIGINT it.
 
     SIGKILL: one seed in five kills at a random moment of the first second (start-up, the text
@@ -489,7 +494,7 @@ def _interrupt(
     return process.returncode, stderr, done_images(env.out), at
 
 
-# --- the contract ----------------------------------------------------------------------------------
+# --- the contract -----------------------------------------------------------------------------
 
 
 def problems(case: Case, env: Env, o: Outcome) -> list[str]:
@@ -605,7 +610,7 @@ def _scene(board: dict[str, Any], number: Any) -> dict[str, Any] | None:
     return None
 
 
-# --- retries: requests beyond a clean run's --------------------------------------------------------
+# --- retries: requests beyond a clean run's ---------------------------------------------------
 
 _BASELINE: dict[tuple[str, int], int] = {}
 

@@ -134,10 +134,12 @@ async def test_raw_misdirect_redirect_and_latency(rw: Emulator) -> None:
     _, body = await post(rw.base_url, [task("redirected")])
     url = body["data"][0]["imageURL"]
     rw.queue("image", Fault(redirect_host="localhost"))
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url, allow_redirects=False) as response:
-            assert response.status == 302
-            assert response.headers["Location"].startswith(f"http://localhost:{rw.port}/image/")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
+        assert response.status == 302
+        assert response.headers["Location"].startswith(f"http://localhost:{rw.port}/image/")
 
     rw.latency = 0.2
     started = time.monotonic()

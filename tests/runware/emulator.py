@@ -401,8 +401,7 @@ class Emulator:
             "taskType": "imageInference",
             "taskUUID": task_uuid,
             "imageUUID": image_uuid,
-            "imageURL": f"http://{host}:{self.port}/image/ws/2/ii/{image_uuid}."
-            f"{_FORMATS[fmt][1]}",
+            "imageURL": f"http://{host}:{self.port}/image/ws/2/ii/{image_uuid}.{_FORMATS[fmt][1]}",
             "seed": seed,
         }
         if task.get("includeCost"):
@@ -433,9 +432,9 @@ class Emulator:
         task_uuid = str(task.get("taskUUID") or "")
         self.polls[task_uuid] += 1
         state = self._tasks.get(task_uuid)
-        if state is not None and not self.get_response_knows_sync:
-            if state.task.get("deliveryMethod") != "async":
-                state = None
+        sync = state is not None and state.task.get("deliveryMethod") != "async"
+        if sync and not self.get_response_knows_sync:
+            state = None
         if state is None:
             errors.append(
                 {
