@@ -144,6 +144,18 @@ def cooled(service: str, at_most: int) -> Any:
     return check
 
 
+def breaker(at_most: int) -> Any:
+    """After N consecutive failures Runware cools down: fewer requests than retrying every scene."""
+
+    def check(env: Env, o: Outcome) -> list[str]:
+        asked = len(env.rw.inference_bodies())
+        if asked >= at_most:
+            return [f"runware was asked {asked} times: no circuit breaker (< {at_most} expected)"]
+        return []
+
+    return check
+
+
 def stderr_mentions(word: str) -> Any:
     def check(env: Env, o: Outcome) -> list[str]:
         return [] if word in o.stderr.lower() else [f"stderr does not mention {word!r}"]
@@ -380,6 +392,16 @@ def _cases() -> list[Case]:
     ):
         add(Case(f"RW {code} once", rw("inference", rw_error(code, name))))
     add(Case("RW 503 always", rw("inference", rw_error(503, "serviceUnavailable"), MANY), **deg_rw))
+    add(
+        Case(
+            "RW 503 always: circuit breaker (4 scenes, one at a time)",
+            rw("inference", rw_error(503, "serviceUnavailable"), MANY),
+            scenes=4,
+            providers={"runware": {"batch_size": 1, "concurrency": 1}},
+            check=breaker(4 * 3),  # 4 scenes x max_attempts 3 without a breaker
+            **deg_rw,
+        )
+    )
     add(
         Case(
             "RW 402 insufficientCredits",
