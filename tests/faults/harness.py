@@ -454,7 +454,7 @@ def run_case(case: Case, root: Path | None = None) -> Outcome:
         after = done_images(env.out)
         outcome.lost = sum(1 for n, sha in before.items() if after.get(n) != sha)
         outcome.problems = problems(case, env, outcome)
-        if case.check is not None and outcome.board is not None:
+        if case.check is not None:
             outcome.problems += case.check(env, outcome)
     return outcome
 
