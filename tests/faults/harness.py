@@ -612,19 +612,25 @@ def _scene(board: dict[str, Any], number: Any) -> dict[str, Any] | None:
 
 # --- retries: requests beyond a clean run's ---------------------------------------------------
 
-_BASELINE: dict[tuple[str, int], int] = {}
+_BASELINE: dict[tuple[str, int, int], int] = {}
 
 
-def baseline(delivery: str, scenes: int = SCENES) -> int:
-    """Requests a clean run makes (both services and the image host)."""
-    key = (delivery, scenes)
+def baseline(case: Case) -> int:
+    """Requests a clean run like ``case``'s makes (both services and the image host)."""
+    batch = int(case.providers.get("runware", {}).get("batch_size", 2))
+    key = (case.delivery, case.scenes, batch)
     if key not in _BASELINE:
-        clean = run_case(Case(f"baseline-{delivery}", delivery=delivery, scenes=scenes))
-        _BASELINE[key] = clean.requests
+        clean = Case(
+            "baseline",
+            delivery=case.delivery,
+            scenes=case.scenes,
+            providers={"runware": {"batch_size": batch}},
+        )
+        _BASELINE[key] = run_case(clean).requests
     return _BASELINE[key]
 
 
 def with_retries(case: Case, outcome: Outcome) -> Outcome:
     """Fill in ``retries``: requests seen at the emulators beyond a clean run's."""
-    outcome.retries = max(0, outcome.requests - baseline(case.delivery, case.scenes))
+    outcome.retries = max(0, outcome.requests - baseline(case))
     return outcome
