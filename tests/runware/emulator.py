@@ -39,7 +39,10 @@ Paid work and recovery (used by ``tests/faults``):
 - ``fail_next(code, count, form=...)`` fails the next ``count`` imageInference tasks with any
   task-level code: sync tasks in ``errors[]`` at submission, async tasks when polled, in the
   ``errors`` form (an ``errors[]`` item with ``status: "error"``) or the ``data`` form (a data
-  item with ``status: "error"`` and an ``error`` object).
+  item with ``status: "error"`` and an ``error`` object). A task that failed keeps its
+  taskUUID (strict: whether Runware frees it is unconfirmed): a resend gets
+  ``conflictTaskUUID`` and ``getTaskDetails`` returns its errors, so a task-level failure is
+  retried under a new taskUUID (the failed task was not charged).
 - ``misdirect(host, count)``: the next ``count`` results carry an ``imageURL`` on ``host``.
 - ``latency`` / ``image_latency``: seconds every API / image request waits before answering
   (after the tasks are registered), so batches can be caught in flight.
