@@ -27,6 +27,12 @@ replace the default for the next authenticated requests, one each, in order::
     ...
     await emulator.stop()
 
+Behaviours include ``status`` (any HTTP error, e.g. 500/502/503/504), ``rate_limited`` (429 with
+``Retry-After`` and/or ``X-RateLimit-Reset`` in epoch ms, also in ``error.metadata.headers``),
+``reset``, ``slow`` (a late answer), ``slow_body`` (headers at once, body stalls), ``bad_json``,
+``error_in_200`` (a top-level ``error`` or ``choices[0].error``), ``content`` (e.g. invalid
+structured output), ``scenes`` (a wrong scene count) and ``empty``.
+
 Tests that use it must allow 127.0.0.1 through pytest-recording's network block:
 ``pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])``.
 """
@@ -444,5 +450,23 @@ def error_in_200(
         else:
             payload = error_body(code, message, provider_name=emu.upstream)
         return web.json_response(payload)
+
+    return run
+
+
+def slow_body(seconds: float) -> Behaviour:
+    """A 200 whose headers come at once and whose body stalls for ``seconds`` half-way."""
+
+    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
+        payload = emu.answer(body).body
+        assert isinstance(payload, bytes)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(payload)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(payload[: len(payload) // 2])
+            await emu.sleep(seconds)
+            await response.write(payload[len(payload) // 2 :])
+        return response
 
     return run

@@ -23,6 +23,29 @@ or on its own: ``python tests/runware/emulator.py --port 8800 --key test-key``.
 Configure the provider with ``base_url`` and ``allowed_download_hosts = ["127.0.0.1"]``.
 Faults are queued per kind of request (``"inference"``, ``"poll"``, ``"image"``) and each one
 is used once, by the next request of that kind; see :class:`Fault`.
+
+Paid work and recovery (used by ``tests/faults``):
+
+- ``charged`` counts, per taskUUID, the images that were generated and so paid for (a task that
+  succeeds at inference; a task scripted to fail is not charged). ``paid_per_prompt()`` counts
+  distinct charged taskUUIDs per ``positivePrompt``: more than 1 means one image was bought twice.
+- ``getTaskDetails`` (``{"taskType": "getTaskDetails", "taskUUID": ...}``) answers a data item
+  ``{"taskType": "getTaskDetails", "taskUUID", "request": [task], "response": {"data": [...]}}``
+  (``{"errors": [...]}`` for a failed task; ``"status": "processing"`` and no ``response`` while
+  it runs); an unknown taskUUID gets ``taskNotFound``. Requests are recorded in ``details``.
+- ``getResponse`` knows only tasks submitted with ``deliveryMethod: "async"`` unless
+  ``get_response_knows_sync=True``: whether Runware lets a sync task be polled is unconfirmed,
+  so by default a sync task polled by getResponse is ``taskNotFound`` (strict).
+- ``fail_next(code, count, form=...)`` fails the next ``count`` imageInference tasks with any
+  task-level code: sync tasks in ``errors[]`` at submission, async tasks when polled, in the
+  ``errors`` form (an ``errors[]`` item with ``status: "error"``) or the ``data`` form (a data
+  item with ``status: "error"`` and an ``error`` object). A task that failed keeps its
+  taskUUID (strict: whether Runware frees it is unconfirmed): a resend gets
+  ``conflictTaskUUID`` and ``getTaskDetails`` returns its errors, so a task-level failure is
+  retried under a new taskUUID (the failed task was not charged).
+- ``misdirect(host, count)``: the next ``count`` results carry an ``imageURL`` on ``host``.
+- ``latency`` / ``image_latency``: seconds every API / image request waits before answering
+  (after the tasks are registered), so batches can be caught in flight.
 """
 
 from __future__ import annotations
@@ -61,6 +84,9 @@ class Fault:
     - ``image``: for image requests, one of ``truncated`` (the connection closes half-way),
       ``corrupt`` (a cut PNG with a matching Content-Length), ``html``, ``oversized`` (with
       Content-Length), ``oversized_chunked`` (without), ``wrong_type`` (PNG bytes, image/jpeg).
+    - ``raw``: for API requests, register and run the tasks (they are charged), then answer 200
+      with these bytes as an ``application/json`` body (an unreadable 2xx).
+    - ``redirect_host``: for image requests, a 302 to the same path on this host.
     """
 
     status: int | None = None
@@ -71,6 +97,8 @@ class Fault:
     delay: float = 0.0
     image: ImageFault | None = None
     size: int = 4 * 1024 * 1024
+    raw: bytes | None = None
+    redirect_host: str | None = None
 
 
 @dataclass
@@ -100,6 +128,8 @@ class Emulator:
     ``processing_polls``: async tasks answer ``processing`` to this many polls first.
     ``image_host``: the host written into ``imageURL`` (default ``127.0.0.1``).
     ``image_scale``: images are drawn at the requested size divided by this (keeps tests fast).
+    ``get_response_knows_sync``: let getResponse answer for sync tasks too (default: strict).
+    ``latency``: seconds each API request waits before it is answered.
     """
 
     def __init__(
@@ -111,6 +141,8 @@ class Emulator:
         image_scale: int = 8,
         cost: float = 0.0038,
         balance: float = 12.5,
+        get_response_knows_sync: bool = False,
+        latency: float = 0.0,
     ) -> None:
         self.api_key = api_key
         self.processing_polls = processing_polls
@@ -132,6 +164,14 @@ class Emulator:
         self._cache: dict[tuple[int, int, str, int], bytes] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.get_response_knows_sync = get_response_knows_sync
+        self.latency = latency
+        self.image_latency = 0.0
+        self.charged: Counter[str] = Counter()
+        self.charged_prompts: dict[str, str] = {}
+        self.details: Counter[str] = Counter()
+        self._next_failures: deque[tuple[dict[str, Any], Literal["errors", "data"]]] = deque()
+        self._misdirect: deque[str] = deque()
 
     # -- scripting -----------------------------------------------------------------------------
 
@@ -150,6 +190,35 @@ class Emulator:
         """Fail async tasks whose prompt contains ``marker`` when polled, in the given form."""
         error = {"code": code, "message": message or f"{code} (emulated)"}
         self._async_failures.append((marker, error, form))
+
+    def fail_next(
+        self,
+        code: str,
+        count: int = 1,
+        *,
+        message: str = "",
+        form: Literal["errors", "data"] = "errors",
+    ) -> None:
+        """Fail the next ``count`` imageInference tasks with ``code`` (not charged).
+
+        Sync tasks fail at submission in ``errors[]``; async tasks are acknowledged and fail when
+        polled, in ``form``.
+        """
+        error = {"code": code, "message": message or f"{code} (emulated)"}
+        self._next_failures.extend((dict(error), form) for _ in range(count))
+
+    def misdirect(self, host: str, count: int = 1) -> None:
+        """Give the next ``count`` results an ``imageURL`` on ``host`` (same port and path)."""
+        self._misdirect.extend([host] * count)
+
+    def paid_per_prompt(self) -> Counter[str]:
+        """Distinct charged taskUUIDs per positivePrompt (more than 1: an image paid twice)."""
+        return Counter(self.charged_prompts.values())
+
+    @property
+    def images_paid(self) -> int:
+        """How many distinct tasks were charged."""
+        return len(self.charged)
 
     def finish(self, task_uuid: str) -> None:
         """Let a submitted task answer its next poll with its result."""
@@ -214,7 +283,11 @@ class Emulator:
                 return _errors(401, [_auth_error("invalidApiKey", "Invalid API key")])
         kinds = {t.get("taskType") for t in body if isinstance(t, dict)}
         kind: FaultKind | None = (
-            "inference" if "imageInference" in kinds else "poll" if "getResponse" in kinds else None
+            "inference"
+            if "imageInference" in kinds
+            else "poll"
+            if kinds & {"getResponse", "getTaskDetails"}
+            else None
         )
         fault = self.faults[kind].popleft() if kind and self.faults[kind] else None
         if fault is not None and fault.status is not None:
@@ -229,6 +302,10 @@ class Emulator:
             return _reset(request)
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if fault is not None and fault.raw is not None:
+            return web.Response(body=fault.raw, content_type="application/json")
         status = 400 if errors and not data else 200
         envelope: dict[str, Any] = {"data": data}
         if errors:
@@ -252,6 +329,8 @@ class Emulator:
             data.append(self._account(task))
         elif kind == "getResponse":
             self._get_response(task, data, errors)
+        elif kind == "getTaskDetails":
+            self._task_details(task, data, errors)
         elif kind == "imageInference":
             self._inference(task, data, errors, fault)
         else:
@@ -309,16 +388,23 @@ class Emulator:
             if marker in prompt:
                 errors.append({**error, "taskType": "imageInference", "taskUUID": task_uuid})
                 return
+        scripted = self._next_failures.popleft() if self._next_failures else None
+        is_async = task.get("deliveryMethod") == "async"
+        if scripted is not None and not is_async:
+            failure = {**scripted[0], "taskType": "imageInference", "taskUUID": task_uuid}
+            errors.append(failure)
+            self._tasks[task_uuid] = _Task(task=task, result={}, failure=scripted[0])
+            return
         fmt = str(task.get("outputFormat", "JPG")).upper()
         image_uuid = str(uuid.uuid4())
         seed = int(task.get("seed") or 1234567890)
         self._images[image_uuid] = _Image(int(task["width"]), int(task["height"]), fmt, seed)
+        host = self._misdirect.popleft() if self._misdirect else self.image_host
         result: dict[str, Any] = {
             "taskType": "imageInference",
             "taskUUID": task_uuid,
             "imageUUID": image_uuid,
-            "imageURL": f"http://{self.image_host}:{self.port}/image/ws/2/ii/{image_uuid}."
-            f"{_FORMATS[fmt][1]}",
+            "imageURL": f"http://{host}:{self.port}/image/ws/2/ii/{image_uuid}.{_FORMATS[fmt][1]}",
             "seed": seed,
         }
         if task.get("includeCost"):
@@ -328,14 +414,19 @@ class Emulator:
         state = _Task(task=task, result=result)
         if fault is not None and fault.delay:
             state.ready_at = time.monotonic() + fault.delay
-        if task.get("deliveryMethod") == "async":
+        if is_async:
             state.polls_left = self.processing_polls
             for marker, error, form in self._async_failures:
                 if marker in prompt:
                     state.failure, state.failure_form = error, form
+            if scripted is not None:
+                state.failure, state.failure_form = scripted
             data.append({"taskType": "imageInference", "taskUUID": task_uuid})
         else:
             data.append(result)
+        if state.failure is None:
+            self.charged[task_uuid] += 1
+            self.charged_prompts[task_uuid] = prompt
         self._tasks[task_uuid] = state
 
     def _get_response(
@@ -344,6 +435,9 @@ class Emulator:
         task_uuid = str(task.get("taskUUID") or "")
         self.polls[task_uuid] += 1
         state = self._tasks.get(task_uuid)
+        sync = state is not None and state.task.get("deliveryMethod") != "async"
+        if sync and not self.get_response_knows_sync:
+            state = None
         if state is None:
             errors.append(
                 {
@@ -375,6 +469,36 @@ class Emulator:
             return
         data.append({**state.result, "status": "success"})
 
+    def _task_details(
+        self, task: dict[str, Any], data: list[dict[str, Any]], errors: list[dict[str, Any]]
+    ) -> None:
+        task_uuid = str(task.get("taskUUID") or "")
+        self.details[task_uuid] += 1
+        state = self._tasks.get(task_uuid)
+        if state is None:
+            errors.append(
+                {
+                    "code": "taskNotFound",
+                    "message": "Task not found.",
+                    "taskType": "getTaskDetails",
+                    "taskUUID": task_uuid,
+                }
+            )
+            return
+        item: dict[str, Any] = {
+            "taskType": "getTaskDetails",
+            "taskUUID": task_uuid,
+            "request": [state.task],
+        }
+        if state.failure is None and time.monotonic() < state.ready_at:
+            item["status"] = "processing"
+        elif state.failure is not None:
+            failure = {**state.failure, "taskType": "imageInference", "taskUUID": task_uuid}
+            item["response"] = {"errors": [failure]}
+        else:
+            item["response"] = {"data": [state.result]}
+        data.append(item)
+
     # -- the image host ------------------------------------------------------------------------
 
     async def _image(self, request: web.Request) -> web.StreamResponse:
@@ -382,6 +506,11 @@ class Emulator:
         self.image_hits.append(name)
         self.image_headers.append(dict(request.headers))
         fault = self.faults["image"].popleft() if self.faults["image"] else None
+        if self.image_latency:
+            await asyncio.sleep(self.image_latency)
+        if fault is not None and fault.redirect_host is not None:
+            location = f"http://{fault.redirect_host}:{self.port}{request.path}"
+            raise web.HTTPFound(location)
         if fault is not None and fault.status is not None:
             return web.Response(status=fault.status, headers=fault.headers, text="error")
         if fault is not None and fault.reset:
