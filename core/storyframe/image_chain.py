@@ -95,6 +95,7 @@ class ImageChain(Chain[ImageProvider]):
         super().__init__(slots, notify)
         self._on_submit = on_submit
         self._on_paid = on_paid
+        self._slots: dict[str, asyncio.Semaphore] = {}
         for provider in self.providers:
             provider.paid_listener = self._listener(provider)
 
@@ -106,6 +107,13 @@ class ImageChain(Chain[ImageProvider]):
                 self._on_paid(provider, request, image)
 
         return listen
+
+    def _slot(self, provider: ImageProvider) -> asyncio.Semaphore:
+        """The provider's batches in flight: ``config.concurrency`` at most, queued here."""
+        slot = self._slots.get(provider.name)
+        if slot is None:
+            slot = self._slots[provider.name] = asyncio.Semaphore(provider.config.concurrency)
+        return slot
 
     def provider(self, name: str) -> ImageProvider | None:
         """The built provider called ``name``, if it is in the chain."""
@@ -165,7 +173,17 @@ class ImageChain(Chain[ImageProvider]):
                 continue
             eligible = [r for r in pending if cutoffs.get(r.scene_number, index + 1) > index]
             parked = [r for r in pending if r not in eligible]
-            failed = await self._with_provider(provider, eligible, outcomes, on_outcome)
+            async with self._slot(provider):
+                # Work queued behind a provider that has since been rested goes on at once.
+                if provider.name in self.disabled:
+                    for request in eligible:
+                        outcome = outcomes[request.scene_number]
+                        reason = self.disabled[provider.name]
+                        outcome.first_failure = outcome.first_failure or (provider.name, reason)
+                        outcome.attempts.append(f"{provider.name}: not asked ({reason})")
+                    pending = eligible + parked
+                    continue
+                failed = await self._with_provider(provider, eligible, outcomes, on_outcome)
             if failed:
                 numbers = ", ".join(str(r.scene_number) for r in failed)
                 self.note(f"{provider.name}: scene(s) {numbers} failed; trying the next provider")

@@ -94,7 +94,7 @@ class ProviderConfig(BaseModel):
         description="Seconds one provider call may take in all, retries and polling included.",
     )
     breaker_failures: int = Field(
-        default=5,
+        default=3,
         ge=1,
         description="Failed pieces of work in a row after which the provider rests for the run.",
     )

@@ -490,10 +490,11 @@ def _cases() -> list[Case]:
         seen = {"n": 0}
 
         def match(path: Any) -> bool:
+            # The scenes are saved; the manifest written at the end of the drawing stage is not.
             if path.name != "storyboard.json":
                 return False
             seen["n"] += 1
-            return seen["n"] > 2
+            return seen["n"] > 1
 
         env.patch(disk_full(match))
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from storyframe.errors import ProviderError, Transient
+from storyframe.errors import BadResponse, ProviderError, Transient
 from storyframe_runware.errors import PROVIDER
 from storyframe_runware.results import Failed, Outcome, Pending, Unknown, read_envelope
 from storyframe_runware.tasks import get_response_task, task_details_task
@@ -64,21 +64,26 @@ async def poll(
     max_interval: float,
     timeout: float,
     request_timeout: float,
+    exists: bool = False,
 ) -> Outcome:
     """Poll ``task_uuid`` until it is no longer pending or ``timeout`` seconds have passed.
 
-    Returns ``Done``, ``Failed`` or ``Unknown``; a poll that still fails after the HTTP layer's
-    retries, or the time running out, is ``Failed``.
+    Returns ``Done``, ``Failed`` or ``Unknown``; the time running out, or a poll refused for good
+    (an auth error), is ``Failed``. With ``exists`` (Runware answered ``conflictTaskUUID``: it
+    has the task) a task ``getResponse`` does not know, a sync one, is asked for with
+    ``getTaskDetails`` until it has finished.
     """
     deadline = time.monotonic() + timeout
     delay = interval
     polls = 0
+    last: ProviderError | None = None
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            why = f" (last poll: {last.one_line()})" if last is not None else ""
             return Failed(
                 Transient(
-                    f"Runware task {task_uuid} not finished after {timeout:g} s of polling",
+                    f"Runware task {task_uuid} not finished after {timeout:g} s of polling{why}",
                     provider=PROVIDER,
                     code="pollTimeout",
                 )
@@ -87,10 +92,18 @@ async def poll(
         delay = min(delay * GROWTH, max_interval)
         polls += 1
         remaining = deadline - time.monotonic()
+        ask = max(0.1, min(request_timeout, remaining))
         try:
-            outcome = await get_response(
-                client, task_uuid, timeout=max(0.1, min(request_timeout, remaining))
-            )
+            outcome = await get_response(client, task_uuid, timeout=ask)
+            if exists and isinstance(outcome, Unknown):
+                outcome = await task_details(client, task_uuid, timeout=ask)
+                if isinstance(outcome, Unknown):
+                    continue  # it exists but has not finished: sync tasks are archived when done
+        except (BadResponse, Transient) as error:
+            # Polls are free: an unreadable answer or a passing failure is asked again later.
+            log.info("runware task %s: poll failed (%s); polling on", task_uuid, error)
+            last = error
+            continue
         except ProviderError as error:
             return Failed(error)
         if not isinstance(outcome, Pending):

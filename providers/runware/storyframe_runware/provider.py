@@ -205,7 +205,9 @@ class RunwareImageProvider(ImageProvider):
                     final[task_uuid] = outcome
                 else:
                     waiting.append(task_uuid)
-            polled = await asyncio.gather(*(self._poll(u) for u in waiting))
+            polled = await asyncio.gather(
+                *(self._settle(u, exists=submitted[u] == Pending("conflict")) for u in waiting)
+            )
             to_send = []
             for task_uuid, outcome in zip(waiting, polled, strict=True):
                 if isinstance(outcome, Unknown):
@@ -259,7 +261,23 @@ class RunwareImageProvider(ImageProvider):
             return {u: Failed(copy.copy(error)) for u in uuids}
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _poll(self, task_uuid: str) -> Outcome:
+    async def _settle(self, task_uuid: str, *, exists: bool = False) -> Outcome:
+        """Poll a task whose answer was lost; one ``getResponse`` does not know (a sync task) is
+        looked up with ``getTaskDetails`` before it may be sent again (with the same taskUUID,
+        so Runware refuses it if it has it after all)."""
+        from storyframe_runware.polling import task_details
+
+        outcome = await self._poll(task_uuid, exists=exists)
+        if isinstance(outcome, Unknown):
+            try:
+                return await task_details(
+                    self._api_client(), task_uuid, timeout=self.settings.timeout
+                )
+            except ProviderError as error:
+                return Failed(error)
+        return outcome
+
+    async def _poll(self, task_uuid: str, *, exists: bool = False) -> Outcome:
         from storyframe_runware.polling import poll
 
         cfg = self.settings
@@ -270,6 +288,7 @@ class RunwareImageProvider(ImageProvider):
             max_interval=cfg.poll_max_interval,
             timeout=cfg.poll_timeout,
             request_timeout=cfg.timeout,
+            exists=exists,
         )
 
     async def _image(
@@ -308,7 +327,9 @@ class RunwareImageProvider(ImageProvider):
         """Find the task submitted as ``request.handle``: ``getResponse`` (async delivery), else
         ``getTaskDetails`` (a finished sync task); wait for it if it is still running.
 
-        ``None`` when Runware does not know the task or says it failed (nothing was charged).
+        A task Runware has no record of is sent again under the same taskUUID (never a new
+        one), so it is bought at most once. ``None`` when Runware says it failed (nothing was
+        charged): storyframe may then submit it anew.
         """
         from storyframe_runware.polling import get_response, task_details
 
@@ -322,6 +343,12 @@ class RunwareImageProvider(ImageProvider):
             outcome = await task_details(client, handle, timeout=timeout)
         if isinstance(outcome, Pending):
             outcome = await self._poll(handle)
+        if isinstance(outcome, Unknown):
+            # No record of it, or a sync task still running: send the same task again under the
+            # same taskUUID. Runware refuses a taskUUID it has (then it is waited for), so this
+            # can never buy the image twice.
+            task = inference_task(request, self.settings, handle)
+            outcome = (await self._execute([task]))[handle]
         if isinstance(outcome, Done):
             task = {"taskUUID": handle, "model": self.settings.model}
             task["outputFormat"] = self.settings.output_format
