@@ -10,7 +10,7 @@ from storyframe.errors import BadResponse, InvalidRequest
 from storyframe.models import Scene, StoryAnalysis, Style, Usage
 from storyframe.providers import Capabilities, TextProvider
 
-from storyframe_openai_compat.common import OpenAIConfig, OpenAIService
+from storyframe_openai_compat.images import OpenAIConfig, OpenAIService
 
 INSTRUCTIONS = (
     "Split the story the user sends into exactly {n} scenes, in story order, spread over the "
@@ -109,7 +109,9 @@ class OpenAIChatProvider(OpenAIService, TextProvider):
         """One chat completion in JSON mode, its usage counted."""
         mode = self._mode or self.config.structured_output
         try:
-            answer = await self.call("POST", "/chat/completions", self.payload(messages, mode))
+            answer = await self.http.request_json(
+                "POST", "/chat/completions", json=self.payload(messages, mode)
+            )
         except InvalidRequest:
             if self.config.structured_output != "auto" or mode == "json_object":
                 raise

@@ -109,12 +109,9 @@ async def test_the_key_is_optional(fake_service: FakeService) -> None:
 async def test_a_key_env_setting_names_another_variable(
     fake_service: FakeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class KeyEnvConfig(ChatConfig):
-        key_env: str | None = None
-
     monkeypatch.setenv("LOCAL_LLM_KEY", "sk-other-abcdef")
     fake_service.default = answer
-    settings = KeyEnvConfig(base_url=fake_service.url, key_env="LOCAL_LLM_KEY", **FAST)
+    settings = ChatConfig(base_url=fake_service.url, key_env="LOCAL_LLM_KEY", **FAST)
     async with OpenAIChatProvider(settings) as provider:
         await provider.generate_scenes(SAMPLE_STORY, 1, CONFORMANCE_STYLE)
     assert fake_service.requests[0].headers["Authorization"] == "Bearer sk-other-abcdef"
@@ -140,7 +137,11 @@ async def test_images_as_bytes_or_urls(fake_service: FakeService, response_forma
     async with OpenAIImagesProvider(config) as provider:
         image = await provider.generate(request())
     body = fake_service.requests[0].json()
-    assert (body["size"], body["model"], body["n"]) == ("320x192", "sd-turbo", 1)
+    assert (body["size"], body["model"], body["prompt"]) == (
+        "320x192",
+        "sd-turbo",
+        "A ferryman in the fog",
+    )
     assert body.get("response_format") == response_format
     assert (image.scene_number, image.provider, image.model) == (2, "openai-images", "sd-turbo")
     if response_format == "url":
