@@ -10,6 +10,8 @@ import pytest
 
 DISTRIBUTION = "storyframe-openai-compat"
 
+pytest_plugins = ["storyframe.testing.plugin"]  # storyframe's fake_service fixture
+
 # The tests import the fake OpenAI-compatible server (fake_openai.py) that sits beside them.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

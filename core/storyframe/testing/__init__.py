@@ -30,8 +30,9 @@ provider) to run the contract checks against a server of your own. Every test is
 ``async def`` marked ``@pytest.mark.asyncio``, so the suite runs under pytest-asyncio's strict
 and auto modes alike. The checks are also plain functions in :mod:`storyframe.testing.checks`.
 
-Installing storyframe registers the ``fake_service`` fixture with pytest (entry point
-``pytest11``). Importing this package imports pytest and aiohttp: import it from tests only.
+``pytest_plugins = ["storyframe.testing.plugin"]`` in a root ``conftest.py`` adds the
+``fake_service`` fixture for a plugin's own tests. Importing this package imports pytest and
+aiohttp: import it from tests only.
 """
 
 from storyframe.testing.checks import ERROR_CASES, FAST_SETTINGS, ErrorCase, HttpFactory

@@ -64,7 +64,12 @@ class _ProviderConformance:
         if cls is not None:
             return cls
         if http_factory is not None and self.answer is not None:
-            service: FakeService = request.getfixturevalue("fake_service")
+            try:
+                service: FakeService = request.getfixturevalue("fake_service")
+            except pytest.FixtureLookupError:
+                pytest.fail(
+                    'add pytest_plugins = ["storyframe.testing.plugin"] to the root conftest.py'
+                )
             service.default = self.answer
             key = SecretStr(FAKE_SECRET)
             return lambda: http_factory(service.url, key, **checks.FAST_SETTINGS)

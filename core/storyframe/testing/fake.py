@@ -93,6 +93,11 @@ class FakeService:
         """Answer the next requests with ``replies``, in order."""
         self._queue.extend(replies)
 
+    @property
+    def pending(self) -> list[Reply]:
+        """Queued replies no request has used yet."""
+        return list(self._queue)
+
     def add_file(self, data: bytes, media_type: str = "image/png") -> str:
         """Serve ``data`` (say, an image a reply links to) and return its URL."""
         name = f"file-{len(self._files) + 1}"
