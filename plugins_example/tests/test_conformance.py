@@ -1,4 +1,4 @@
-"""Both providers pass storyframe's conformance kit against its fake service; so does mosaic."""
+"""openai-chat and openai-images (as URLs) pass storyframe's conformance kit; so does mosaic."""
 
 from __future__ import annotations
 
@@ -39,19 +39,15 @@ class TestChatConformance(TextProviderConformance):
         return answer(request)
 
 
-class TestImagesConformance(ImageProviderConformance):
-    @pytest.fixture
-    def http_factory(self) -> Callable[..., Provider]:
-        return factory(OpenAIImagesProvider, ImagesConfig)
+class TestImagesAsUrlsConformance(ImageProviderConformance):
+    """openai-images with ``response_format = "url"`` (test_images_conformance.py: bytes)."""
 
-    def answer(self, request: RecordedRequest) -> Reply:
-        return answer(request)
-
-
-class TestImagesAsUrlsConformance(TestImagesConformance):
     @pytest.fixture
     def http_factory(self) -> Callable[..., Provider]:
         return factory(OpenAIImagesProvider, ImagesConfig, response_format="url")
+
+    def answer(self, request: RecordedRequest) -> Reply:
+        return answer(request)
 
 
 class TestMosaicConformance(ImageProviderConformance):
