@@ -13,7 +13,7 @@ from fake_openai import answer
 from storyframe.plugins import get_host
 from storyframe.testing import SAMPLE_STORY, FakeService
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 CONFIG = """\
 [text]
