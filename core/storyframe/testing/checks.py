@@ -8,15 +8,12 @@ HTTP checks build the provider with an :data:`HttpFactory` pointed at a :class:`
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiohttp
 from pydantic import SecretStr
 
 from storyframe.errors import (
@@ -32,6 +29,13 @@ from storyframe.errors import (
 from storyframe.models import GeneratedImage, ImageRequest, Scene
 from storyframe.providers import ImageProvider, Provider, TextProvider
 from storyframe.testing.fake import FOREVER, Answer, FakeService, Reply, error_body
+from storyframe.testing.probes import (
+    assert_no_secret,
+    captured_logs,
+    error_texts,
+    loop_lag,
+    tracked_sessions,
+)
 from storyframe.testing.samples import FAKE_SECRET, image_size
 
 
@@ -121,75 +125,24 @@ async def _outcome(awaitable: Awaitable[Any], bound: float = CALL_BOUND) -> Any:
         async with asyncio.timeout(bound):
             return await awaitable
     except TimeoutError:
-        raise AssertionError(f"the call did not end within {bound} s") from None
+        raise AssertionError(
+            f"the call did not end within {bound} s; does the provider's config get the "
+            "settings (timeout, max_attempts) the kit passes to the factory?"
+        ) from None
     except Exception as error:
         return error
-
-
-# Secrets -----------------------------------------------------------------------------------------
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-        self.texts.append(text)
-
-
-@contextmanager
-def captured_logs() -> Iterator[list[str]]:
-    """Every log record (debug included) emitted inside the block, as text."""
-    handler = _Collect()
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger) and (logger.level or not logger.propagate)
-    ]
-    saved = [(logger, logger.level) for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-        if logger is logging.getLogger() or not logger.propagate:
-            logger.addHandler(handler)
-    try:
-        yield handler.texts
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
-            logger.removeHandler(handler)
-
-
-def error_texts(error: BaseException) -> list[str]:
-    """Everything an error shows: message, repr, hint, arguments, and its causes'."""
-    texts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        texts += [str(current), repr(current), str(getattr(current, "hint", "") or "")]
-        texts += [str(argument) for argument in current.args]
-        current = current.__cause__ or current.__context__
-    return texts
-
-
-def assert_no_secret(texts: Sequence[str], where: str, secret: str = FAKE_SECRET) -> None:
-    """No text shows the API key."""
-    for text in texts:
-        assert secret not in text, f"the API key shows in {where}: {text[:200]!r}"
 
 
 # HTTP checks -------------------------------------------------------------------------------------
 
 
-async def check_error_mapping(factory: HttpFactory, call: Call, case: ErrorCase) -> None:
+async def check_error_mapping(
+    factory: HttpFactory, call: Call, case: ErrorCase, bound: float = CALL_BOUND
+) -> None:
     """The staged failure raises one of the documented classes, without showing the key."""
     with captured_logs() as logs:
         async with serving(factory, case.reply) as (provider, service):
-            result = await _outcome(call(provider))
+            result = await _outcome(call(provider), bound)
             made = len(service.requests)
             assert_no_secret([repr(provider), str(provider)], "the provider's repr")
     assert made >= 1, f"{case.name}: the provider sent no request to the service"
@@ -247,29 +200,6 @@ async def check_cancellation(factory: HttpFactory, call: Call, bound: float = 1.
 # Any provider ------------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def loop_lag(interval: float = 0.005) -> AsyncIterator[list[float]]:
-    """Measure, while the block runs, the longest time the event loop was late (seconds)."""
-    worst = [0.0]
-    last = [time.perf_counter()]
-
-    async def probe() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            now = time.perf_counter()
-            worst[0] = max(worst[0], now - last[0] - interval)
-            last[0] = now
-
-    task = asyncio.ensure_future(probe())
-    try:
-        yield worst
-    finally:
-        # Count a stall the probe had no chance to see (one at the very end of the block).
-        worst[0] = max(worst[0], time.perf_counter() - last[0] - interval)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
 async def check_loop_not_blocked(provider: Provider, call: Call, bound: float = 0.25) -> None:
     """The call never holds the event loop for more than ``bound`` s at a stretch."""
     async with loop_lag() as worst:
@@ -280,23 +210,6 @@ async def check_loop_not_blocked(provider: Provider, call: Call, bound: float = 
         f"the call blocked the event loop for {worst[0]:.2f} s (bound {bound} s); run blocking "
         "work with asyncio.to_thread and use aiohttp (HttpClient) for HTTP"
     )
-
-
-@contextmanager
-def tracked_sessions() -> Iterator[list[aiohttp.ClientSession]]:
-    """Every aiohttp ``ClientSession`` created inside the block."""
-    sessions: list[aiohttp.ClientSession] = []
-    original = aiohttp.ClientSession.__init__
-
-    def init(self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        sessions.append(self)
-
-    aiohttp.ClientSession.__init__ = init  # type: ignore[method-assign]
-    try:
-        yield sessions
-    finally:
-        aiohttp.ClientSession.__init__ = original  # type: ignore[method-assign]
 
 
 async def check_aclose_closes_sessions(provider: Provider, call: Call) -> None:
