@@ -59,7 +59,7 @@ def test_kit_runs_in_strict_mode_and_explains_failures(pytester: pytest.Pytester
     pytester.makepyfile(http_providers=(HERE / "http_providers.py").read_text(encoding="utf-8"))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-o", "asyncio_mode=strict",
-        "-o", "asyncio_default_fixture_loop_scope=function",
+        "-o", "asyncio_default_fixture_loop_scope=function", "--block-network",
     )  # fmt: skip
     outcomes = result.parseoutcomes()
     result.stdout.fnmatch_lines(

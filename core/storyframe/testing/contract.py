@@ -47,6 +47,12 @@ class _ProviderConformance:
     """Seconds a cancelled call may take to end."""
 
     @pytest.fixture
+    def allowed_hosts(self, request: pytest.FixtureRequest) -> list[str]:
+        """Under pytest-recording's ``--block-network``, the kit's fake service stays reachable."""
+        extra = request.config.getoption("--allowed-hosts", default=None)
+        return [r"^127\.0\.0\.1$", *(extra.split(",") if extra else [])]
+
+    @pytest.fixture
     def http_factory(self) -> HttpFactory | None:
         """For a provider that talks HTTP: ``(base_url, api_key, **settings) -> provider``."""
         return None
