@@ -124,6 +124,18 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class _VerboseFilter(logging.Filter):
     """Debug records of storyframe and of every loaded plugin; info and up from anyone."""
 
@@ -143,7 +155,7 @@ def setup_logging(verbose: bool) -> None:
     """
     from storyframe.secrets import RedactingFilter
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("storyframe: %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     if verbose:
