@@ -15,6 +15,9 @@ EXAMPLES = REPO / "examples"
 
 SECRET_ENV = ("OPENROUTER_API_KEY", "RUNWARE_API_KEY")
 
+# The conformance kit's fake_service fixture, and pytester to run the kit as an author would.
+pytest_plugins = ["storyframe.testing.plugin", "pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(

@@ -5,6 +5,10 @@ are the hooks below. Each registration hook receives a ``register`` callback; ca
 thing the plugin adds. Hooks run when storyframe first needs them, never at import time, and a
 plugin module should do no work at import time either: import heavy libraries inside the
 provider's methods or ``__init__``.
+
+storyframe calls each plugin's implementations one by one (``STORYFRAME_TRACE_PLUGINS=1`` prints
+each call). A plugin whose hook raises, or registers something invalid or a name already taken,
+is unregistered whole: what it registered in earlier hooks is removed too.
 """
 
 from __future__ import annotations
@@ -56,7 +60,9 @@ def register_styles(register: Callable[[Style], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add CLI commands.
 
-    ``cli`` is the ``storyframe`` click group: decorate functions with ``@cli.command()``.
+    ``cli`` is the ``storyframe`` click group: decorate functions with ``@cli.command()`` or call
+    ``cli.add_command``. If the hook raises, the commands it added are removed, with the
+    plugin's providers and styles.
     """
 
 

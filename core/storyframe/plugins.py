@@ -7,7 +7,10 @@ plugins); everything else, the bundled OpenRouter and Runware providers included
 - ``STORYFRAME_LOAD_PLUGINS``: a comma-separated list of distribution (or entry-point) names to
   load; unset loads all, an empty string loads none. Built-ins always load.
 - ``STORYFRAME_STRICT_PLUGINS=1``: a plugin that fails to load or whose hook raises is a hard
-  error (for plugin authors); otherwise it is reported on stderr and skipped.
+  error (for plugin authors); otherwise it is reported on stderr and unregistered whole: nothing
+  it registered (providers, styles, commands) remains.
+- ``STORYFRAME_TRACE_PLUGINS=1``: every hook call is printed on stderr with the implementation
+  it runs, what it registered or raised, and how long it took.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import importlib.metadata as metadata
 import os
 import re
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "storyframe"
 LOAD_ENV = "STORYFRAME_LOAD_PLUGINS"
 STRICT_ENV = "STORYFRAME_STRICT_PLUGINS"
+TRACE_ENV = "STORYFRAME_TRACE_PLUGINS"
 BUILTIN_NAME = "storyframe.builtins"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -40,6 +45,10 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass
@@ -55,6 +64,7 @@ class PluginInfo:
     text_providers: list[str] = field(default_factory=list)
     image_providers: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,6 +78,7 @@ class PluginInfo:
             "hooks": self.hooks,
             "providers": {"text": self.text_providers, "image": self.image_providers},
             "styles": self.styles,
+            "commands": self.commands,
         }
         if self.error:
             data["error"] = self.error
@@ -85,9 +96,14 @@ class PluginHost:
         self.text_providers: dict[str, type[TextProvider]] = {}
         self.image_providers: dict[str, type[ImageProvider]] = {}
         self.styles: dict[str, Style] = {}
-        self.strict = os.environ.get(STRICT_ENV, "").strip() not in ("", "0", "false", "no")
+        self.strict = _flag(STRICT_ENV)
+        self.trace = _flag(TRACE_ENV)
         self._commands_added: set[int] = set()
         self._current: PluginInfo | None = None
+        self._added: list[str] = []
+        self._started = 0.0
+        if self.trace:
+            self.pm.add_hookcall_monitoring(self._trace_before, self._trace_after)
 
     # Loading -----------------------------------------------------------------------------
 
@@ -100,24 +116,31 @@ class PluginHost:
             BUILTIN_NAME, "storyframe", __version__, builtins.__name__, builtin=True
         )
         allowed = self._allowed()
-        for entry_point in sorted(
-            metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
-        ):
+        installed = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        matched: set[str] = set()
+        for entry_point in installed:
             distribution = entry_point.dist.name if entry_point.dist else "?"
             version = entry_point.dist.version if entry_point.dist else "?"
-            if allowed is not None and not (
-                _normalize(distribution) in allowed or _normalize(entry_point.name) in allowed
-            ):
+            names = {_normalize(distribution), _normalize(entry_point.name)}
+            if allowed is not None and not names & allowed:
                 continue
+            matched |= names
             if entry_point.name in self.plugins:
                 continue
             info = PluginInfo(entry_point.name, distribution, version, entry_point.value)
             self.plugins[entry_point.name] = info
+            started = time.perf_counter()
             try:
                 module = entry_point.load()
                 self.pm.register(module, name=entry_point.name)
             except Exception as error:  # a broken plugin must not break storyframe
                 self._fail(info, "failed to load", error)
+            else:
+                self._say(
+                    f"loaded {info.name} ({distribution} {version}) from {info.module}", started
+                )
+        if allowed is not None:
+            self._check_selection(allowed - matched - {"storyframe"}, installed)
         for info in self.plugins.values():
             plugin = self.pm.get_plugin(info.name)
             if plugin is not None:
@@ -130,29 +153,101 @@ class PluginHost:
             return None
         return {_normalize(part.strip()) for part in raw.split(",") if part.strip()}
 
+    def _check_selection(self, unknown: set[str], installed: list[metadata.EntryPoint]) -> None:
+        """Warn about names in ``STORYFRAME_LOAD_PLUGINS`` that match no installed plugin."""
+        if not unknown:
+            return
+        choices = ", ".join(f"{ep.name} ({ep.dist.name if ep.dist else '?'})" for ep in installed)
+        message = (
+            f"{LOAD_ENV} names {', '.join(repr(n) for n in sorted(unknown))}, which matches no "
+            f"installed plugin; installed: {choices or 'none'}"
+        )
+        self.errors.append(message)
+        if self.strict:
+            raise PluginError(message, hint="Check the spelling in " + LOAD_ENV + ".")
+        print(f"storyframe: warning: {message}", file=sys.stderr)
+
     def _fail(self, info: PluginInfo, what: str, error: BaseException) -> None:
+        """Report a failing plugin and unregister it whole (or raise, in strict mode)."""
         message = (
             f"plugin {info.name!r} ({info.distribution}) {what}: {type(error).__name__}: {error}"
         )
         info.error = message
         self.errors.append(message)
+        self._discard(info)
         if self.strict:
             raise PluginError(message, hint=f"Unset {STRICT_ENV} to skip broken plugins.")
-        print(f"storyframe: warning: {message}", file=sys.stderr)
+        print(f"storyframe: warning: {message}; the plugin is skipped", file=sys.stderr)
 
-    def _call_each(self, hook_name: str, argument: str, value: Any) -> None:
-        """Call every implementation of a hook on its own, so one failure spares the rest."""
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+    def _discard(self, info: PluginInfo) -> None:
+        """Forget everything ``info``'s plugin registered, and the plugin itself."""
+        for name in info.text_providers:
+            self.text_providers.pop(name, None)
+        for name in info.image_providers:
+            self.image_providers.pop(name, None)
+        for name in info.styles:
+            self.styles.pop(name, None)
+        info.text_providers, info.image_providers, info.styles = [], [], []
+        if self.pm.get_plugin(info.name) is not None:
+            self.pm.unregister(name=info.name)
+            self.pm.set_blocked(info.name)
+
+    # Tracing -----------------------------------------------------------------------------
+
+    def _say(self, message: str, started: float | None = None) -> None:
+        if self.trace:
+            took = f" in {(time.perf_counter() - started) * 1000:.2f} ms" if started else ""
+            print(f"storyframe: trace: {message}{took}", file=sys.stderr)
+
+    def _trace_before(
+        self, hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        names = ", ".join(f"{i.plugin_name} ({i.function.__module__})" for i in impls)
+        self._say(f"{hook_name}({', '.join(kwargs)}) -> {names or 'no implementation'}")
+        self._started = time.perf_counter()
+
+    def _trace_after(
+        self,
+        outcome: pluggy.Result[Any],
+        hook_name: str,
+        impls: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        error = outcome.exception
+        if error is not None:
+            result = f"raised {type(error).__name__}: {error}"
+        else:
+            result = f"returned {outcome.get_result()!r}"
+        if self._added:
+            result += f", registered {', '.join(self._added)}"
+        self._say(f"{hook_name} {result}", self._started)
+
+    def _call(self, plugin: object, hook_name: str, **kwargs: Any) -> None:
+        """Call one plugin's implementation of a hook, through pluggy (so tracing sees it)."""
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        self._added = []
+        self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
+    def _implementers(self, hook_name: str) -> list[tuple[PluginInfo, object]]:
+        """The plugins implementing a hook, in load order (built-ins first)."""
+        found = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             info = self.plugins.get(impl.plugin_name)
-            try:
-                _invoke(impl, {argument: value})
-            except PluginError:
-                raise
-            except Exception as error:
-                if info is None:
-                    raise
-                self._fail(info, f"hook {hook_name} raised", error)
+            if info is not None:
+                found.append((info, impl.plugin))
+        order = list(self.plugins)
+        return sorted(found, key=lambda pair: order.index(pair[0].name))
+
+    def _add_commands_of(self, info: PluginInfo, plugin: object, cli: click.Group) -> None:
+        before = dict(cli.commands)
+        try:
+            self._call(plugin, "register_commands", cli=cli)
+        except Exception as error:
+            for name in set(cli.commands) - set(before):
+                cli.commands.pop(name)
+            self._fail(info, "hook register_commands raised", error)
+            return
+        info.commands = sorted(set(cli.commands) - set(before))
 
     def _collect(self) -> None:
         """Run the registration hooks plugin by plugin, built-ins first so they keep their names."""
@@ -162,22 +257,21 @@ class PluginHost:
             ("register_styles", self._register_style),
         )
         for info in list(self.plugins.values()):
-            plugin = self.pm.get_plugin(info.name)
-            if plugin is None:
-                continue
             self._current = info
             for hook_name, register in hooks:
-                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                    if impl.plugin is not plugin:
-                        continue
-                    try:
-                        _invoke(impl, {"register": register})
-                    except PluginError as error:
-                        if self.strict:
-                            raise
-                        self._fail(info, f"hook {hook_name} registered something invalid", error)
-                    except Exception as error:
-                        self._fail(info, f"hook {hook_name} raised", error)
+                plugin = self.pm.get_plugin(info.name)
+                if plugin is None:  # not loaded, or unregistered after a failure
+                    break
+                if not any(
+                    i.plugin is plugin for i in getattr(self.pm.hook, hook_name).get_hookimpls()
+                ):
+                    continue
+                try:
+                    self._call(plugin, hook_name, register=register)
+                except PluginError as error:
+                    self._fail(info, f"hook {hook_name} registered something invalid", error)
+                except Exception as error:
+                    self._fail(info, f"hook {hook_name} raised", error)
         self._current = None
 
     def _check_provider(self, cls: Any, base: type[Provider], table: dict[str, Any]) -> str:
@@ -193,12 +287,14 @@ class PluginHost:
     def _register_text(self, cls: type[TextProvider]) -> None:
         name = self._check_provider(cls, TextProvider, self.text_providers)
         self.text_providers[name] = cls
+        self._added.append(f"text provider {name!r}")
         if self._current:
             self._current.text_providers.append(name)
 
     def _register_image(self, cls: type[ImageProvider]) -> None:
         name = self._check_provider(cls, ImageProvider, self.image_providers)
         self.image_providers[name] = cls
+        self._added.append(f"image provider {name!r}")
         if self._current:
             self._current.image_providers.append(name)
 
@@ -208,6 +304,7 @@ class PluginHost:
         if style.name in self.styles:
             raise PluginError(f"a style named {style.name!r} is already registered")
         self.styles[style.name] = style
+        self._added.append(f"style {style.name!r}")
         if self._current:
             self._current.styles.append(style.name)
 
@@ -229,12 +326,8 @@ class PluginHost:
         if id(cli) in self._commands_added:
             return
         self._commands_added.add(id(cli))
-        self._call_each("register_commands", "cli", cli)
-
-
-def _invoke(impl: Any, arguments: dict[str, Any]) -> None:
-    """Call a hook implementation with the arguments it asks for (pluggy allows fewer)."""
-    impl.function(**{name: arguments[name] for name in impl.argnames if name in arguments})
+        for info, plugin in self._implementers("register_commands"):
+            self._add_commands_of(info, plugin, cli)
 
 
 _host: PluginHost | None = None
@@ -260,6 +353,17 @@ def reset() -> None:
     _host = None
 
 
+def plugin_packages() -> set[str]:
+    """The top-level packages of the loaded entry-point plugins (empty before loading)."""
+    if _host is None:
+        return set()
+    return {
+        info.module.split(":")[0].split(".")[0]
+        for info in _host.plugins.values()
+        if not info.builtin and info.error is None
+    }
+
+
 Register = Callable[[Any], None]
 
 __all__ = [
@@ -267,8 +371,10 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "LOAD_ENV",
     "STRICT_ENV",
+    "TRACE_ENV",
     "PluginHost",
     "PluginInfo",
     "get_host",
+    "plugin_packages",
     "reset",
 ]

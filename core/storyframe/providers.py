@@ -115,6 +115,9 @@ class Capabilities(BaseModel):
     structured_output: bool = False
     recover: bool = False
     """Whether :meth:`ImageProvider.recover` can find paid work again by its handle."""
+    exact_size: bool = True
+    """Whether images come out at exactly the requested width and height (False when the
+    service only takes an aspect ratio, say)."""
 
     def summary(self) -> str:
         """A short human-readable list, for tables."""
@@ -131,6 +134,8 @@ class Capabilities(BaseModel):
             parts.append("recovers paid work")
         if self.max_prompt_length:
             parts.append(f"prompt<={self.max_prompt_length}")
+        if not self.exact_size:
+            parts.append("approximate size")
         if self.size_multiple > 1 or self.max_size != 4096:
             parts.append(f"size {self.min_size}-{self.max_size}/{self.size_multiple}")
         return ", ".join(parts) or "-"

@@ -12,11 +12,20 @@ from click.testing import CliRunner
 from storyframe import plugins
 from storyframe.plugins import get_host
 
-DISTRIBUTION = "storyframe-mosaic"
+DISTRIBUTION = "storyframe-openai-compat"
 
 
 def test_discovered_through_entry_point() -> None:
     host = get_host()
+    compat = host.plugins["openai-compat"]
+    assert (compat.distribution, compat.error, compat.module) == (
+        DISTRIBUTION,
+        None,
+        "storyframe_openai_compat",
+    )
+    assert compat.hooks == ["register_image_providers", "register_text_providers"]
+    assert (compat.text_providers, compat.image_providers) == (["openai-chat"], ["openai-images"])
+    assert host.text_providers["openai-chat"].__module__ == "storyframe_openai_compat.chat"
     info = host.plugins["mosaic"]
     assert info.distribution == DISTRIBUTION
     assert info.error is None
@@ -28,7 +37,9 @@ def test_discovered_through_entry_point() -> None:
     assert host.image_providers["mosaic"].__module__ == "storyframe_mosaic.provider"
 
 
-@pytest.mark.parametrize("names", ["storyframe_mosaic", "mosaic", "storyframe, Storyframe-Mosaic"])
+@pytest.mark.parametrize(
+    "names", ["storyframe_openai_compat", "mosaic", "storyframe, Storyframe-OpenAI-Compat"]
+)
 def test_selected_by_distribution_or_entry_point_name(
     monkeypatch: pytest.MonkeyPatch, names: str
 ) -> None:
@@ -48,9 +59,11 @@ def test_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_work_at_import_time() -> None:
     code = (
-        "import sys, storyframe_mosaic; "
-        "print(sorted(m for m in ('PIL', 'click', 'storyframe_mosaic.provider', "
-        "'storyframe_mosaic.styles', 'storyframe_mosaic.commands') if m in sys.modules))"
+        "import sys, storyframe_mosaic, storyframe_openai_compat; "
+        "print(sorted(m for m in ('PIL', 'click', 'aiohttp', 'storyframe.http', "
+        "'storyframe_mosaic.provider', 'storyframe_mosaic.styles', 'storyframe_mosaic.commands', "
+        "'storyframe_openai_compat.chat', 'storyframe_openai_compat.images') "
+        "if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -21,16 +21,18 @@ from storyframe.providers import (
 from storyframe.testing import (
     ImageProviderConformance,
     TextProviderConformance,
+    png,
 )
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+PNG = png(8, 8)
 
 
 class GoodImage(ImageProvider):
     name = "good-image"
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
-        return GeneratedImage(scene_number=request.scene_number, provider=self.name, data=PNG)
+        data = png(request.width, request.height)
+        return GeneratedImage(scene_number=request.scene_number, provider=self.name, data=data)
 
 
 class UrlImage(GoodImage):
@@ -42,6 +44,8 @@ class UrlImage(GoodImage):
             provider=self.name,
             url=f"https://images.example.com/{request.scene_number}.webp",
             media_type="image/webp",
+            width=request.width,
+            height=request.height,
         )
 
 

@@ -86,14 +86,16 @@ class HeuristicTextProvider(TextProvider):
         """Exactly ``n`` scenes, or one per sentence when the story has fewer than ``n``."""
         if n < 1:
             raise InputError(f"cannot split a story into {n} scenes.", hint="Ask for 1 or more.")
-        from storyframe.builtins.scenes import scenes_from_document
-
         if analysis is None:
             analysis = await self.analyze(story)
-        doc = await asyncio.to_thread(self._document, story)
-        return await asyncio.to_thread(
-            scenes_from_document,
-            doc,
+        # The first call imports the scene machinery: that, too, stays off the event loop.
+        return await asyncio.to_thread(self._scenes_sync, story, n, analysis)
+
+    def _scenes_sync(self, story: str, n: int, analysis: StoryAnalysis) -> list[Scene]:
+        from storyframe.builtins.scenes import scenes_from_document
+
+        return scenes_from_document(
+            self._document(story),
             n,
             analysis,
             max_description_chars=self.settings.max_description_chars,

@@ -137,21 +137,51 @@ def run_sync(coro: Coroutine[Any, Any, T], *, grace: float = 5.0) -> T:
     return run(coro, grace=grace)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+class _VerboseFilter(logging.Filter):
+    """Debug records of storyframe and of every loaded plugin; info and up from anyone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        from storyframe.plugins import plugin_packages
+
+        return record.name.split(".")[0] in {"storyframe", *plugin_packages()}
+
+
 def setup_logging(verbose: bool) -> None:
-    """Send storyframe's log records to stderr, redacted; debug level with ``-v``."""
+    """Send log records to stderr, redacted: warnings and up; with ``-v``, debug records too.
+
+    The handler sits on the root logger, so plugins' own loggers (any name) are shown; at
+    ``-v`` the debug records of libraries that are not plugins are left out.
+    """
     from storyframe.secrets import RedactingFilter
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("storyframe: %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
-    root = logging.getLogger("storyframe")
-    root.handlers[:] = [handler]
+    if verbose:
+        handler.addFilter(_VerboseFilter())
+    handler.set_name("storyframe")
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "storyframe"] + [handler]
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    root.propagate = False
-    for name in ("storyframe_openrouter", "storyframe_runware"):
-        other = logging.getLogger(name)
-        other.handlers[:] = [handler]
-        other.setLevel(root.level)
+    for name in ("storyframe", "storyframe_openrouter", "storyframe_runware"):
+        own = logging.getLogger(name)
+        own.handlers.clear()
+        own.setLevel(logging.NOTSET)
+        own.propagate = True
 
 
 @click.group(cls=StoryframeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -34,7 +34,9 @@ class OpenRouterImageProvider(ImageProvider):
     needs_key: ClassVar[bool] = True
     key_env: ClassVar[str | None] = "OPENROUTER_API_KEY"
     config_model: ClassVar[type[ProviderConfig]] = OpenRouterImageConfig
-    capabilities: ClassVar[Capabilities] = Capabilities(seed=False, negative_prompt=False)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        seed=False, negative_prompt=False, exact_size=False
+    )
 
     def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
         settings = coerce(config, OpenRouterImageConfig)
