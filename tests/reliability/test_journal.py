@@ -84,7 +84,7 @@ def test_lines_of_an_earlier_board_are_not_applied(tmp_path: Path) -> None:
 
 def test_a_change_costs_the_same_whatever_the_scene_count(tmp_path: Path) -> None:
     sizes = []
-    for count in (5, 500):
+    for count in (5, 200):
         folder = tmp_path / str(count)
         folder.mkdir()
         project = Project(folder)
