@@ -125,7 +125,7 @@ async def _attempt(
     max_bytes: int,
 ) -> DownloadedImage:
     fd, name = tempfile.mkstemp(
-        prefix=".download-", suffix=".part", dir=dest.parent if dest is not None else None
+        prefix=".download-", suffix=".part.tmp", dir=dest.parent if dest is not None else None
     )
     temp = Path(name)
     try:

@@ -14,6 +14,7 @@ For each scene to draw:
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Sequence
@@ -126,6 +127,8 @@ class SceneDrawer:
     ) -> DrawResult:
         """Draw ``records``; ``stop_at`` keeps fallback images unless a better provider draws."""
         self.chain = chain
+        for provider in chain.providers:
+            provider.download_dir = self.project.images_dir
         requests: list[ImageRequest] = []
         fresh: list[SceneRecord] = []
         for record in records:
@@ -249,6 +252,8 @@ class SceneDrawer:
         else:
             reason = outcome.error.one_line() if outcome.error else "no image"
             self._finish_failed(record, outcome, reason)
+        if image is not None:
+            image.data = None  # stored or refused: the bytes are not held for the stage's end
         record.finished_at = utcnow()
         record.seconds = round(time.perf_counter() - self._started.get(number, 0.0), 3)
         self._journal(record)
@@ -304,15 +309,31 @@ class SceneDrawer:
     async def _store(
         self, provider: ImageProvider | None, number: int, image: GeneratedImage
     ) -> ImageFile:
-        if image.data is None:
+        """Put the image into the project: a verified download is renamed into place; bytes
+        are checked and written in a worker thread. Nothing is decoded on the event loop."""
+        if image.data is None and image.path is None:
             if provider is None:
                 raise BadResponse("the image has no data and no provider to fetch it")
             image = await guarded(
                 provider, f"downloading scene {number}", lambda: provider.fetch(image)
             )
+        if image.path is not None and image.sha256 and image.width and image.height:
+            return await asyncio.to_thread(
+                self.project.adopt_image,
+                number,
+                image.path,
+                media_type=image.media_type,
+                width=image.width,
+                height=image.height,
+                sha256=image.sha256,
+                size=image.file_size or image.path.stat().st_size,
+            )
         data = image.data
         if data is None:
             raise BadResponse("the provider returned no image data", provider=image.provider)
+        return await asyncio.to_thread(self._store_bytes, number, data)
+
+    def _store_bytes(self, number: int, data: bytes) -> ImageFile:
         media_type, width, height = inspect_image(data)
         return self.project.store_image(number, data, media_type, width, height)
 

@@ -8,6 +8,7 @@ The flow::
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
@@ -158,6 +159,10 @@ class GeneratedImage(_Model):
     model: str = ""
     url: str | None = None
     data: bytes | None = Field(default=None, repr=False, exclude=True)
+    path: Path | None = Field(default=None, exclude=True)
+    """A verified image file storyframe may move into the project (set by ``fetch``)."""
+    sha256: str | None = None
+    file_size: int | None = None
     media_type: str = "image/png"
     seed: int | None = None
     cost: float | None = None

@@ -273,10 +273,7 @@ class Project:
             atomic_write(path, data)
         except OSError as error:
             raise _write_error(path, error) from None
-        for other in self.images_dir.glob(f"scene-{number:02d}.*"):
-            if other != path:
-                with contextlib.suppress(OSError):
-                    other.unlink()
+        self._remove_siblings(number, path)
         return ImageFile(
             path=path.relative_to(self.folder).as_posix(),
             sha256=hashlib.sha256(data).hexdigest(),
@@ -285,6 +282,45 @@ class Project:
             height=height,
             bytes=len(data),
         )
+
+    def adopt_image(
+        self,
+        number: int,
+        source: Path,
+        *,
+        media_type: str,
+        width: int,
+        height: int,
+        sha256: str,
+        size: int,
+    ) -> ImageFile:
+        """Move a verified image file (in ``images/``) into place as scene ``number``'s image.
+
+        The file was written, fsynced, hashed and decoded once as it was downloaded: storing it
+        is a rename, not a second write.
+        """
+        path = self.image_path(number, media_type)
+        try:
+            os.chmod(source, 0o644)
+            os.replace(source, path)
+        except OSError as error:
+            raise _write_error(path, error) from None
+        _fsync_dir(path.parent)
+        self._remove_siblings(number, path)
+        return ImageFile(
+            path=path.relative_to(self.folder).as_posix(),
+            sha256=sha256,
+            media_type=media_type,
+            width=width,
+            height=height,
+            bytes=size,
+        )
+
+    def _remove_siblings(self, number: int, path: Path) -> None:
+        for other in self.images_dir.glob(f"scene-{number:02d}.*"):
+            if other != path:
+                with contextlib.suppress(OSError):
+                    other.unlink()
 
     def image_intact(self, image: ImageFile | None) -> bool:
         """Whether a recorded image is on disk with the recorded checksum."""

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -40,6 +40,9 @@ from storyframe.models import (
     TextCall,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from storyframe.download import DownloadedImage
 
 ProviderKind = Literal["text", "image"]
 
@@ -274,6 +277,17 @@ class ImageProvider(Provider):
         super().__init__(config, api_key)
         self.paid_listener: PaidListener | None = None
         """Set by storyframe to journal finished paid work; providers call :meth:`paid`."""
+        self.download_dir: Path | None = None
+        """Set by storyframe: where :meth:`fetch` leaves verified downloads (the project's
+        ``images/``), so an image is written once and moved into place, never held in memory."""
+
+    def download_dest(self) -> Path | None:
+        """A fresh file name in :attr:`download_dir` for one download (``None``: keep bytes)."""
+        if self.download_dir is None:
+            return None
+        import uuid
+
+        return self.download_dir / f".{uuid.uuid4().hex}.download.tmp"
 
     async def paid(self, request: ImageRequest, image: GeneratedImage) -> None:
         """Report that the service finished ``request`` (and charged for it) with ``image``."""
@@ -309,18 +323,15 @@ class ImageProvider(Provider):
         client = HttpClient(self.name, self.config)
         try:
             fetched = await download_image(
-                client, image.url, allowed_hosts=None, max_bytes=50_000_000
+                client,
+                image.url,
+                self.download_dest(),
+                allowed_hosts=None,
+                max_bytes=50_000_000,
             )
         finally:
             await client.aclose()
-        return image.model_copy(
-            update={
-                "data": fetched.data,
-                "media_type": fetched.media_type,
-                "width": fetched.width,
-                "height": fetched.height,
-            }
-        )
+        return with_download(image, fetched)
 
     @abstractmethod
     async def generate(self, request: ImageRequest) -> GeneratedImage:
@@ -353,6 +364,22 @@ class ImageProvider(Provider):
         raise NotImplementedError(f"{self.name} has no asynchronous jobs")
 
 
+def with_download(image: GeneratedImage, fetched: DownloadedImage) -> GeneratedImage:
+    """``image`` with what :func:`~storyframe.download.download_image` verified: its bytes, or
+    the file it left, with type, size and checksum."""
+    return image.model_copy(
+        update={
+            "data": fetched.data,
+            "path": fetched.path,
+            "sha256": fetched.sha256,
+            "file_size": fetched.size,
+            "media_type": fetched.media_type,
+            "width": fetched.width,
+            "height": fetched.height,
+        }
+    )
+
+
 def provider_info(cls: type[Provider]) -> dict[str, Any]:
     """A plain description of a provider class, for listings and JSON output."""
     return {
@@ -379,4 +406,5 @@ __all__ = [
     "TextJob",
     "TextProvider",
     "provider_info",
+    "with_download",
 ]

@@ -303,6 +303,17 @@ def disk_full(match: Callable[[Path], bool]) -> Callable[[pytest.MonkeyPatch], N
             real(path, data)
 
         mp.setattr(project, "atomic_write", atomic_write)
+        # A downloaded image is not rewritten but renamed into place: fail that the same way.
+        adopt = project.Project.adopt_image
+
+        def adopt_image(self: Any, number: int, source: Path, **info: Any) -> Any:
+            target = self.image_path(number, info["media_type"])
+            if match(Path(target)):
+                error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+                raise project._write_error(target, error)
+            return adopt(self, number, source, **info)
+
+        mp.setattr(project.Project, "adopt_image", adopt_image)
 
     return apply
 

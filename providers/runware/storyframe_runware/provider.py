@@ -21,6 +21,7 @@ from storyframe.providers import (
     ImageResult,
     JobStatus,
     ProviderConfig,
+    with_download,
 )
 from storyframe.secrets import redact, register_secret
 from storyframe_runware.config import RunwareConfig
@@ -311,17 +312,11 @@ class RunwareImageProvider(ImageProvider):
         fetched = await download_image(
             self._image_client(),
             image.url,
+            self.download_dest(),
             allowed_hosts=self.settings.allowed_download_hosts,
             max_bytes=self.settings.max_download_bytes,
         )
-        return image.model_copy(
-            update={
-                "data": fetched.data,
-                "media_type": fetched.media_type,
-                "width": fetched.width,
-                "height": fetched.height,
-            }
-        )
+        return with_download(image, fetched)
 
     async def recover(self, request: ImageRequest) -> GeneratedImage | None:
         """Find the task submitted as ``request.handle``: ``getResponse`` (async delivery), else
