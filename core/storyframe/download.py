@@ -134,8 +134,8 @@ async def _attempt(
                 media_type, size, digest = await _stream(
                     client, url, sink, allowed_hosts, max_bytes
                 )
+            # No fsync here: the project flushes a stage's images to disk together at its end.
             sink.flush()
-            os.fsync(sink.fileno())
         width, height = await asyncio.to_thread(_verify, temp, media_type, client.provider)
         if dest is not None:
             os.replace(temp, dest)

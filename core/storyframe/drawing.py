@@ -94,7 +94,7 @@ class SceneDrawer:
                 continue
             record.job = PaidJob(provider=provider.name, handle=request.handle)
             records.append(record)
-        self._journal(*records)
+        self.project.record(self.board, *records, durable=True)
 
     def on_paid(
         self, provider: ImageProvider, request: ImageRequest, image: GeneratedImage

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator
 
 SCHEMA_VERSION = 2
 
@@ -299,13 +299,21 @@ class Storyboard(_Model):
     text_calls: list[TextCall] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
+    _positions: dict[int, int] = PrivateAttr(default_factory=dict)
 
     def record(self, number: int) -> SceneRecord:
-        """The record of scene ``number``; raises ``KeyError`` if there is none."""
-        for record in self.scenes:
-            if record.scene.number == number:
-                return record
-        raise KeyError(number)
+        """The record of scene ``number``; raises ``KeyError`` if there is none.
+
+        O(1): positions are cached and each hit checked, so edits to ``scenes`` are seen.
+        """
+        scenes = self.scenes
+        position = self._positions.get(number)
+        if position is None or position >= len(scenes) or scenes[position].scene.number != number:
+            self._positions = {r.scene.number: i for i, r in enumerate(scenes)}
+            position = self._positions.get(number)
+            if position is None:
+                raise KeyError(number)
+        return scenes[position]
 
     @property
     def image_cost(self) -> float:

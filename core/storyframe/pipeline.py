@@ -324,6 +324,7 @@ class Pipeline:
                 await chain.aclose()
                 board.notes.extend(n for n in chain.notes if n not in board.notes)
                 board.notes.extend(n for n in drawer.notes if n not in board.notes)
+                project.sync()
                 project.save(board)
                 self.render(project, board)
             summary.done = result.done

@@ -5,10 +5,12 @@ over the target, so a crash or a kill leaves either the old file or the new one,
 one.
 
 A scene's state change costs O(1), whatever the scene count: it is appended to a journal beside
-the manifest (``.storyframe-journal.jsonl``, one scene record a line, fsynced) and the manifest
-is rewritten only at the end of a stage, which empties the journal. Loading replays the journal
-over the manifest, so a kill at any point loses nothing that was recorded; a line cut short by
-the kill was never acknowledged and is ignored.
+the manifest (``.storyframe-journal.jsonl``, one scene record a line) and the manifest is
+rewritten only at the end of a stage, which empties the journal. Loading replays the journal
+over the manifest, so a crash or a kill at any point loses nothing that was recorded; a line cut
+short by the kill was never acknowledged and is ignored. The handle of a paid request is flushed
+to disk (fsync) before the request is sent; everything else of a stage reaches the disk in one
+:meth:`Project.sync` at its end.
 """
 
 from __future__ import annotations
@@ -35,25 +37,29 @@ HTML = "index.html"
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new content, never a part.
 
     The file gets ``mode`` (project files are shared, 0644; the key store passes 0600). The
     temporary file is 0600 from birth, so a secret is never readable by others on the way.
+    ``durable=False`` leaves the flush to disk to a later :meth:`Project.sync`: the write still
+    survives a crash or a kill of storyframe, only not a power loss before that sync.
     """
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -78,6 +84,7 @@ class Project:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._journal_fd: int | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -201,6 +208,10 @@ class Project:
         self._replay(board)
         return board
 
+    def sync(self) -> None:
+        """Flush every write of the stage (journal lines, images) to disk at once."""
+        os.sync()
+
     def save(self, board: Storyboard) -> None:
         """Write the manifest atomically, then empty the journal it now contains."""
         board.updated_at = utcnow()
@@ -209,13 +220,15 @@ class Project:
             atomic_write(self.manifest_path, data)
         except OSError as error:
             raise _write_error(self.manifest_path, error) from None
+        self._close_journal()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
 
-    def record(self, board: Storyboard, *records: SceneRecord) -> None:
-        """Append scene records to the journal, durably, before the work they describe goes on.
-
-        One write and one fsync for all of them: O(1) in the number of scenes.
+    def record(self, board: Storyboard, *records: SceneRecord, durable: bool = False) -> None:
+        """Append scene records to the journal: one write for all of them, O(1) in the number of
+        scenes. The write survives a crash or a kill at once; ``durable`` also flushes it to
+        disk (fsync) before returning, for what must survive a power loss too (the handle of a
+        paid request, before it is sent). The rest reaches the disk at :meth:`sync`.
         """
         if not records:
             return
@@ -229,14 +242,21 @@ class Project:
             for record in records
         )
         try:
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, lines)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if self._journal_fd is None:
+                self._journal_fd = os.open(
+                    self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+                )
+            os.write(self._journal_fd, lines)
+            if durable:
+                os.fsync(self._journal_fd)
         except OSError as error:
             raise _write_error(self.journal_path, error) from None
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._journal_fd)
+            self._journal_fd = None
 
     def _replay(self, board: Storyboard) -> None:
         try:
@@ -270,7 +290,7 @@ class Project:
         path = self.image_path(number, media_type)
         try:
             self.images_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
+            atomic_write(path, data, durable=False)  # flushed with the stage (see sync)
         except OSError as error:
             raise _write_error(path, error) from None
         self._remove_siblings(number, path)
@@ -305,7 +325,6 @@ class Project:
             os.replace(source, path)
         except OSError as error:
             raise _write_error(path, error) from None
-        _fsync_dir(path.parent)
         self._remove_siblings(number, path)
         return ImageFile(
             path=path.relative_to(self.folder).as_posix(),
@@ -317,9 +336,11 @@ class Project:
         )
 
     def _remove_siblings(self, number: int, path: Path) -> None:
-        for other in self.images_dir.glob(f"scene-{number:02d}.*"):
+        """Remove the scene's image of another type, if it had one (no directory listing)."""
+        for extension in (*_EXTENSIONS.values(), ".img"):
+            other = self.images_dir / f"scene-{number:02d}{extension}"
             if other != path:
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(FileNotFoundError):
                     other.unlink()
 
     def image_intact(self, image: ImageFile | None) -> bool:

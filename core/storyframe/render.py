@@ -117,12 +117,27 @@ def _environment() -> jinja2.Environment:
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The compiled template, cached in the user cache directory (compiling it costs more than
+    rendering a storyboard); none when that directory cannot be made."""
+    import jinja2
+    import platformdirs
+
+    folder = Path(platformdirs.user_cache_dir("storyframe")) / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _in_order(board: Storyboard) -> list[SceneRecord]:
