@@ -268,9 +268,13 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
         # verify() leaves the image unusable; decode it in full from a fresh handle, which
         # fails on a truncated file (LOAD_TRUNCATED_IMAGES is False unless someone set it).
         with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
+            width, height = image.size
+            if image.format == "JPEG":
+                # Every block of the bitstream is still decoded (a cut file still fails), at
+                # an eighth of the size: a fraction of the memory and time of a full decode.
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()
             found = _PILLOW_FORMATS.get(image.format or "")
-            width, height = image.size
     except BadResponse:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
