@@ -1,0 +1,71 @@
+"""Start-up benchmark: the light commands against ``python -c "import click"``, as ratios.
+
+    python bench/bench_startup.py [-n 30] [--plugins storyframe]
+
+Runs ``storyframe --help``, ``plugins``, ``providers`` and ``styles`` and the click baseline as
+subprocesses of the same Python, interleaved (one of each per round, so drift on a shared
+machine hits all of them alike) and in the same environment. Prints the median wall time of
+each, and each command's ratio to the baseline against the target. ``--plugins`` sets
+``STORYFRAME_LOAD_PLUGINS`` for every run (default: the environment's own setting, so every
+installed plugin loads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TARGET = 2.5
+BASELINE = ("click", [sys.executable, "-c", "import click"])
+COMMANDS = [
+    ("--help", [sys.executable, "-m", "storyframe", "--help"]),
+    ("plugins", [sys.executable, "-m", "storyframe", "plugins"]),
+    ("providers", [sys.executable, "-m", "storyframe", "providers"]),
+    ("styles", [sys.executable, "-m", "storyframe", "styles"]),
+]
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv[1:])} failed ({done.returncode}): {done.stderr.decode()}")
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", "--rounds", type=int, default=30, help="runs of each (default 30)")
+    parser.add_argument("--plugins", help="STORYFRAME_LOAD_PLUGINS for every run")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if args.plugins is not None:
+        env["STORYFRAME_LOAD_PLUGINS"] = args.plugins
+    jobs = [BASELINE, *COMMANDS]
+    for _, argv in jobs:  # warm the file cache once; not counted
+        run_once(argv, env)
+    times: dict[str, list[float]] = {name: [] for name, _ in jobs}
+    for _ in range(args.rounds):
+        for name, argv in jobs:
+            times[name].append(run_once(argv, env))
+    click_median = statistics.median(times["click"])
+    plugins = env.get("STORYFRAME_LOAD_PLUGINS", "(all installed)")
+    print(f"rounds: {args.rounds}, STORYFRAME_LOAD_PLUGINS={plugins}, python {sys.version.split()[0]}")
+    print(f"{'command':<22}{'storyframe':>12}{'click':>10}{'ratio':>8}{'target':>8}")
+    for name, _ in COMMANDS:
+        median = statistics.median(times[name])
+        ratio = median / click_median
+        verdict = "ok" if ratio <= TARGET else "OVER"
+        print(
+            f"{'storyframe ' + name:<22}{median * 1000:>10.1f}ms{click_median * 1000:>8.1f}ms"
+            f"{ratio:>7.2f}x{TARGET:>7.1f}x  {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
