@@ -28,11 +28,12 @@ import pluggy
 
 from storyframe import hookspecs
 from storyframe.errors import PluginError
-from storyframe.models import Style
-from storyframe.providers import ImageProvider, Provider, TextProvider
 
 if TYPE_CHECKING:
     import click
+
+    from storyframe.models import Style
+    from storyframe.providers import ImageProvider, Provider, TextProvider
 
 ENTRY_POINT_GROUP = "storyframe"
 LOAD_ENV = "STORYFRAME_LOAD_PLUGINS"
@@ -99,6 +100,9 @@ class PluginHost:
         self.strict = _flag(STRICT_ENV)
         self.trace = _flag(TRACE_ENV)
         self._commands_added: set[int] = set()
+        self._groups: list[click.Group] = []
+        self._loaded = False
+        self.collected = False
         self._current: PluginInfo | None = None
         self._added: list[str] = []
         self._started = 0.0
@@ -109,6 +113,18 @@ class PluginHost:
 
     def load(self) -> None:
         """Register the built-ins, load the allowed entry points, and collect registrations."""
+        self.load_plugins()
+        self.collect()
+
+    def load_plugins(self) -> None:
+        """Register the built-ins and load the allowed entry points, running no hook yet.
+
+        Cheap: entry-point modules only define hooks. Enough for ``add_commands``, so
+        ``storyframe --help`` needs no provider, style or pydantic model.
+        """
+        if self._loaded:
+            return
+        self._loaded = True
         from storyframe import __version__, builtins
 
         self.pm.register(builtins, name=BUILTIN_NAME)
@@ -145,7 +161,6 @@ class PluginHost:
             plugin = self.pm.get_plugin(info.name)
             if plugin is not None:
                 info.hooks = sorted(hook.name for hook in self.pm.get_hookcallers(plugin) or [])
-        self._collect()
 
     def _allowed(self) -> set[str] | None:
         raw = os.environ.get(LOAD_ENV)
@@ -188,6 +203,10 @@ class PluginHost:
         for name in info.styles:
             self.styles.pop(name, None)
         info.text_providers, info.image_providers, info.styles = [], [], []
+        for group in self._groups:  # commands added before a later hook failed
+            for name in info.commands:
+                group.commands.pop(name, None)
+        info.commands = []
         if self.pm.get_plugin(info.name) is not None:
             self.pm.unregister(name=info.name)
             self.pm.set_blocked(info.name)
@@ -249,8 +268,15 @@ class PluginHost:
             return
         info.commands = sorted(set(cli.commands) - set(before))
 
-    def _collect(self) -> None:
-        """Run the registration hooks plugin by plugin, built-ins first so they keep their names."""
+    def collect(self) -> None:
+        """Run the registration hooks plugin by plugin, built-ins first so they keep their names.
+
+        Once; this is where provider modules (and pydantic models) are first imported.
+        """
+        if self.collected:
+            return
+        self.load_plugins()
+        self.collected = True
         hooks = (
             ("register_text_providers", self._register_text),
             ("register_image_providers", self._register_image),
@@ -285,6 +311,8 @@ class PluginHost:
         return name
 
     def _register_text(self, cls: type[TextProvider]) -> None:
+        from storyframe.providers import TextProvider
+
         name = self._check_provider(cls, TextProvider, self.text_providers)
         self.text_providers[name] = cls
         self._added.append(f"text provider {name!r}")
@@ -292,6 +320,8 @@ class PluginHost:
             self._current.text_providers.append(name)
 
     def _register_image(self, cls: type[ImageProvider]) -> None:
+        from storyframe.providers import ImageProvider
+
         name = self._check_provider(cls, ImageProvider, self.image_providers)
         self.image_providers[name] = cls
         self._added.append(f"image provider {name!r}")
@@ -299,6 +329,8 @@ class PluginHost:
             self._current.image_providers.append(name)
 
     def _register_style(self, style: Style) -> None:
+        from storyframe.models import Style
+
         if not isinstance(style, Style):
             raise PluginError(f"{style!r} is not a storyframe.models.Style")
         if style.name in self.styles:
@@ -322,10 +354,12 @@ class PluginHost:
         return None
 
     def add_commands(self, cli: click.Group) -> None:
-        """Let plugins add CLI commands (once per group)."""
+        """Let plugins add CLI commands (once per group); needs no provider or style."""
         if id(cli) in self._commands_added:
             return
+        self.load_plugins()
         self._commands_added.add(id(cli))
+        self._groups.append(cli)
         for info, plugin in self._implementers("register_commands"):
             self._add_commands_of(info, plugin, cli)
 
@@ -333,18 +367,25 @@ class PluginHost:
 _host: PluginHost | None = None
 
 
-def get_host() -> PluginHost:
-    """The process-wide plugin host, loaded on first use."""
+def get_host(*, collect: bool = True) -> PluginHost:
+    """The process-wide plugin host, loaded on first use.
+
+    ``collect=False`` loads the plugins without running their provider and style hooks (what
+    ``add_commands`` needs, and all ``storyframe --help`` needs); they run on the first call
+    that wants them.
+    """
     global _host
     if _host is None:
-        host = PluginHost()
-        _host = host
-        try:
-            host.load()
-        except BaseException:
-            _host = None
-            raise
-    return _host
+        _host = PluginHost()
+    host = _host
+    try:
+        host.load_plugins()
+        if collect:
+            host.collect()
+    except BaseException:
+        _host = None
+        raise
+    return host
 
 
 def reset() -> None:
