@@ -5,7 +5,7 @@
 Runs ``storyframe --help``, ``plugins``, ``providers`` and ``styles`` and the click baseline as
 subprocesses of the same Python, interleaved (one of each per round, so drift on a shared
 machine hits all of them alike) and in the same environment. Prints the median wall time of
-each, and each command's ratio to the baseline against the target. ``--plugins`` sets
+each (wall and CPU time), and each command's ratio to the baseline against the target. ``--plugins`` sets
 ``STORYFRAME_LOAD_PLUGINS`` for every run (default: the environment's own setting, so every
 installed plugin loads).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,13 +30,20 @@ COMMANDS = [
 ]
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> float:
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run."""
+    cpu = _child_cpu()
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     took = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(argv[1:])} failed ({done.returncode}): {done.stderr.decode()}")
-    return took
+    return took, _child_cpu() - cpu
 
 
 def main() -> None:
@@ -49,22 +57,27 @@ def main() -> None:
     jobs = [BASELINE, *COMMANDS]
     for _, argv in jobs:  # warm the file cache once; not counted
         run_once(argv, env)
-    times: dict[str, list[float]] = {name: [] for name, _ in jobs}
+    wall: dict[str, list[float]] = {name: [] for name, _ in jobs}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in jobs}
     for _ in range(args.rounds):
         for name, argv in jobs:
-            times[name].append(run_once(argv, env))
-    click_median = statistics.median(times["click"])
+            took, used = run_once(argv, env)
+            wall[name].append(took)
+            cpu[name].append(used)
     plugins = env.get("STORYFRAME_LOAD_PLUGINS", "(all installed)")
     print(f"rounds: {args.rounds}, STORYFRAME_LOAD_PLUGINS={plugins}, python {sys.version.split()[0]}")
-    print(f"{'command':<22}{'storyframe':>12}{'click':>10}{'ratio':>8}{'target':>8}")
-    for name, _ in COMMANDS:
-        median = statistics.median(times[name])
-        ratio = median / click_median
-        verdict = "ok" if ratio <= TARGET else "OVER"
-        print(
-            f"{'storyframe ' + name:<22}{median * 1000:>10.1f}ms{click_median * 1000:>8.1f}ms"
-            f"{ratio:>7.2f}x{TARGET:>7.1f}x  {verdict}"
-        )
+    for label, times in (("wall time", wall), ("CPU time (user + system)", cpu)):
+        click_median = statistics.median(times["click"])
+        print(f"\n{label}, medians")
+        print(f"{'command':<22}{'storyframe':>12}{'click':>10}{'ratio':>8}{'target':>8}")
+        for name, _ in COMMANDS:
+            median = statistics.median(times[name])
+            ratio = median / click_median
+            verdict = "ok" if ratio <= TARGET else "OVER"
+            print(
+                f"{'storyframe ' + name:<22}{median * 1000:>10.1f}ms{click_median * 1000:>8.1f}ms"
+                f"{ratio:>7.2f}x{TARGET:>7.1f}x  {verdict}"
+            )
 
 
 if __name__ == "__main__":
