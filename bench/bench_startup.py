@@ -4,8 +4,8 @@
 
 Runs ``storyframe --help``, ``plugins``, ``providers`` and ``styles`` and the click baseline as
 subprocesses of the same Python, interleaved (one of each per round, so drift on a shared
-machine hits all of them alike) and in the same environment. Prints the median wall time of
-each (wall and CPU time), and each command's ratio to the baseline against the target. ``--plugins`` sets
+machine hits all of them alike) and in the same environment. Prints the median wall and CPU
+time of each, and each command's ratio to the baseline against the target. ``--plugins`` sets
 ``STORYFRAME_LOAD_PLUGINS`` for every run (default: the environment's own setting, so every
 installed plugin loads).
 """
@@ -65,7 +65,9 @@ def main() -> None:
             wall[name].append(took)
             cpu[name].append(used)
     plugins = env.get("STORYFRAME_LOAD_PLUGINS", "(all installed)")
-    print(f"rounds: {args.rounds}, STORYFRAME_LOAD_PLUGINS={plugins}, python {sys.version.split()[0]}")
+    print(
+        f"rounds: {args.rounds}, STORYFRAME_LOAD_PLUGINS={plugins}, python {sys.version.split()[0]}"
+    )
     for label, times in (("wall time", wall), ("CPU time (user + system)", cpu)):
         click_median = statistics.median(times["click"])
         print(f"\n{label}, medians")

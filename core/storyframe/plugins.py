@@ -498,10 +498,10 @@ Register = Callable[[Any], None]
 __all__ = [
     "BUILTIN_NAME",
     "ENTRY_POINT_GROUP",
-    "EntryPoint",
     "LOAD_ENV",
     "STRICT_ENV",
     "TRACE_ENV",
+    "EntryPoint",
     "PluginHost",
     "PluginInfo",
     "entry_points",
