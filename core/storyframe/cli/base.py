@@ -85,10 +85,21 @@ class StoryframeGroup(click.Group):
     the commands are listed (``--help``). Only the entry-point modules load then; no provider.
     """
 
+    _plugin_host: object = None
+    _plugin_commands: frozenset[str] = frozenset()
+
     def _add_plugin_commands(self) -> None:
         from storyframe.plugins import get_host
 
-        get_host(collect=False).add_commands(self)
+        host = get_host(collect=False)
+        if host is self._plugin_host:
+            return
+        for name in self._plugin_commands:  # another host's (tests reload plugins)
+            self.commands.pop(name, None)
+        before = set(self.commands)
+        host.add_commands(self)
+        self._plugin_host = host
+        self._plugin_commands = frozenset(set(self.commands) - before)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
