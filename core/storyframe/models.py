@@ -36,7 +36,7 @@ def utcnow() -> datetime:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class Character(_Model):
@@ -152,7 +152,7 @@ class ImageRequest(_Model):
 class GeneratedImage(_Model):
     """What an image provider returned for one request: a URL to fetch, or the bytes."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     scene_number: int = Field(ge=1)
     provider: str

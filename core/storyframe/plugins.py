@@ -15,7 +15,7 @@ plugins); everything else, the bundled OpenRouter and Runware providers included
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
+import importlib
 import os
 import re
 import sys
@@ -28,11 +28,12 @@ import pluggy
 
 from storyframe import hookspecs
 from storyframe.errors import PluginError
-from storyframe.models import Style
-from storyframe.providers import ImageProvider, Provider, TextProvider
 
 if TYPE_CHECKING:
     import click
+
+    from storyframe.models import Style
+    from storyframe.providers import ImageProvider, Provider, TextProvider
 
 ENTRY_POINT_GROUP = "storyframe"
 LOAD_ENV = "STORYFRAME_LOAD_PLUGINS"
@@ -49,6 +50,95 @@ def _normalize(name: str) -> str:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One ``storyframe`` entry point and the distribution that declares it."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+    def load(self) -> Any:
+        """Import the entry point's module (and the attribute after ``:``, if any)."""
+        module_name, _, attribute = self.value.split("[")[0].partition(":")
+        target: Any = importlib.import_module(module_name.strip())
+        for part in attribute.strip().split("."):
+            if part:
+                target = getattr(target, part)
+        return target
+
+
+def _section(text: str, group: str) -> list[tuple[str, str]]:
+    """The ``name = value`` lines of ``[group]`` in an ``entry_points.txt``."""
+    found, inside = [], False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            inside = line == f"[{group}]"
+        elif inside and "=" in line:
+            name, _, value = line.partition("=")
+            found.append((name.strip(), value.strip()))
+    return found
+
+
+def _name_and_version(folder: str, stem: str) -> tuple[str, str]:
+    """``Name`` and ``Version`` from a distribution's metadata headers (else from its folder)."""
+    name, _, version = stem.partition("-")
+    fields = {"name": name, "version": version.split("-")[0] or "?"}
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(folder, filename), encoding="utf-8") as file:
+                for line in file:
+                    if not line.strip():
+                        break
+                    key, _, value = line.partition(":")
+                    if key.lower() in fields:
+                        fields[key.lower()] = value.strip()
+        except OSError:
+            continue
+        break
+    return fields["name"], fields["version"]
+
+
+def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
+    """The entry points of ``group`` declared by the distributions on ``sys.path``.
+
+    What ``importlib.metadata.entry_points(group=...)`` finds (``*.dist-info`` and
+    ``*.egg-info`` folders, the first distribution of a name on ``sys.path`` winning), without
+    importing ``importlib.metadata`` and its ``email`` parser: that import alone costs more
+    than half of importing click, and every command that lists commands pays it.
+    """
+    found: list[EntryPoint] = []
+    seen: set[str] = set()
+    for base in sys.path:
+        directory = base or "."
+        try:
+            names = os.listdir(directory)
+        except OSError:  # missing, a file, a zip
+            continue
+        for entry in names:
+            stem, dot, suffix = entry.rpartition(".")
+            if not dot or suffix not in ("dist-info", "egg-info"):
+                continue
+            key = _normalize(stem.partition("-")[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            folder = os.path.join(directory, entry)
+            try:
+                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
+                    points = _section(file.read(), group)
+            except OSError:
+                continue
+            if points:
+                distribution, version = _name_and_version(folder, stem)
+                found += [EntryPoint(n, v, distribution, version) for n, v in points]
+    return found
 
 
 @dataclass
@@ -99,6 +189,9 @@ class PluginHost:
         self.strict = _flag(STRICT_ENV)
         self.trace = _flag(TRACE_ENV)
         self._commands_added: set[int] = set()
+        self._groups: list[click.Group] = []
+        self._loaded = False
+        self.collected = False
         self._current: PluginInfo | None = None
         self._added: list[str] = []
         self._started = 0.0
@@ -109,6 +202,18 @@ class PluginHost:
 
     def load(self) -> None:
         """Register the built-ins, load the allowed entry points, and collect registrations."""
+        self.load_plugins()
+        self.collect()
+
+    def load_plugins(self) -> None:
+        """Register the built-ins and load the allowed entry points, running no hook yet.
+
+        Cheap: entry-point modules only define hooks. Enough for ``add_commands``, so
+        ``storyframe --help`` needs no provider, style or pydantic model.
+        """
+        if self._loaded:
+            return
+        self._loaded = True
         from storyframe import __version__, builtins
 
         self.pm.register(builtins, name=BUILTIN_NAME)
@@ -116,11 +221,10 @@ class PluginHost:
             BUILTIN_NAME, "storyframe", __version__, builtins.__name__, builtin=True
         )
         allowed = self._allowed()
-        installed = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        installed = sorted(entry_points(ENTRY_POINT_GROUP), key=lambda ep: ep.name)
         matched: set[str] = set()
         for entry_point in installed:
-            distribution = entry_point.dist.name if entry_point.dist else "?"
-            version = entry_point.dist.version if entry_point.dist else "?"
+            distribution, version = entry_point.distribution, entry_point.version
             names = {_normalize(distribution), _normalize(entry_point.name)}
             if allowed is not None and not names & allowed:
                 continue
@@ -145,7 +249,6 @@ class PluginHost:
             plugin = self.pm.get_plugin(info.name)
             if plugin is not None:
                 info.hooks = sorted(hook.name for hook in self.pm.get_hookcallers(plugin) or [])
-        self._collect()
 
     def _allowed(self) -> set[str] | None:
         raw = os.environ.get(LOAD_ENV)
@@ -153,11 +256,11 @@ class PluginHost:
             return None
         return {_normalize(part.strip()) for part in raw.split(",") if part.strip()}
 
-    def _check_selection(self, unknown: set[str], installed: list[metadata.EntryPoint]) -> None:
+    def _check_selection(self, unknown: set[str], installed: list[EntryPoint]) -> None:
         """Warn about names in ``STORYFRAME_LOAD_PLUGINS`` that match no installed plugin."""
         if not unknown:
             return
-        choices = ", ".join(f"{ep.name} ({ep.dist.name if ep.dist else '?'})" for ep in installed)
+        choices = ", ".join(f"{ep.name} ({ep.distribution})" for ep in installed)
         message = (
             f"{LOAD_ENV} names {', '.join(repr(n) for n in sorted(unknown))}, which matches no "
             f"installed plugin; installed: {choices or 'none'}"
@@ -188,6 +291,10 @@ class PluginHost:
         for name in info.styles:
             self.styles.pop(name, None)
         info.text_providers, info.image_providers, info.styles = [], [], []
+        for group in self._groups:  # commands added before a later hook failed
+            for name in info.commands:
+                group.commands.pop(name, None)
+        info.commands = []
         if self.pm.get_plugin(info.name) is not None:
             self.pm.unregister(name=info.name)
             self.pm.set_blocked(info.name)
@@ -249,8 +356,15 @@ class PluginHost:
             return
         info.commands = sorted(set(cli.commands) - set(before))
 
-    def _collect(self) -> None:
-        """Run the registration hooks plugin by plugin, built-ins first so they keep their names."""
+    def collect(self) -> None:
+        """Run the registration hooks plugin by plugin, built-ins first so they keep their names.
+
+        Once; this is where provider modules (and pydantic models) are first imported.
+        """
+        if self.collected:
+            return
+        self.load_plugins()
+        self.collected = True
         hooks = (
             ("register_text_providers", self._register_text),
             ("register_image_providers", self._register_image),
@@ -285,6 +399,8 @@ class PluginHost:
         return name
 
     def _register_text(self, cls: type[TextProvider]) -> None:
+        from storyframe.providers import TextProvider
+
         name = self._check_provider(cls, TextProvider, self.text_providers)
         self.text_providers[name] = cls
         self._added.append(f"text provider {name!r}")
@@ -292,6 +408,8 @@ class PluginHost:
             self._current.text_providers.append(name)
 
     def _register_image(self, cls: type[ImageProvider]) -> None:
+        from storyframe.providers import ImageProvider
+
         name = self._check_provider(cls, ImageProvider, self.image_providers)
         self.image_providers[name] = cls
         self._added.append(f"image provider {name!r}")
@@ -299,6 +417,8 @@ class PluginHost:
             self._current.image_providers.append(name)
 
     def _register_style(self, style: Style) -> None:
+        from storyframe.models import Style
+
         if not isinstance(style, Style):
             raise PluginError(f"{style!r} is not a storyframe.models.Style")
         if style.name in self.styles:
@@ -322,10 +442,12 @@ class PluginHost:
         return None
 
     def add_commands(self, cli: click.Group) -> None:
-        """Let plugins add CLI commands (once per group)."""
+        """Let plugins add CLI commands (once per group); needs no provider or style."""
         if id(cli) in self._commands_added:
             return
+        self.load_plugins()
         self._commands_added.add(id(cli))
+        self._groups.append(cli)
         for info, plugin in self._implementers("register_commands"):
             self._add_commands_of(info, plugin, cli)
 
@@ -333,18 +455,25 @@ class PluginHost:
 _host: PluginHost | None = None
 
 
-def get_host() -> PluginHost:
-    """The process-wide plugin host, loaded on first use."""
+def get_host(*, collect: bool = True) -> PluginHost:
+    """The process-wide plugin host, loaded on first use.
+
+    ``collect=False`` loads the plugins without running their provider and style hooks (what
+    ``add_commands`` needs, and all ``storyframe --help`` needs); they run on the first call
+    that wants them.
+    """
     global _host
     if _host is None:
-        host = PluginHost()
-        _host = host
-        try:
-            host.load()
-        except BaseException:
-            _host = None
-            raise
-    return _host
+        _host = PluginHost()
+    host = _host
+    try:
+        host.load_plugins()
+        if collect:
+            host.collect()
+    except BaseException:
+        _host = None
+        raise
+    return host
 
 
 def reset() -> None:
@@ -372,8 +501,10 @@ __all__ = [
     "LOAD_ENV",
     "STRICT_ENV",
     "TRACE_ENV",
+    "EntryPoint",
     "PluginHost",
     "PluginInfo",
+    "entry_points",
     "get_host",
     "plugin_packages",
     "reset",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -32,22 +33,83 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["providers"], ["styles"]])
-def test_light_commands_do_not_import_aiohttp_or_pillow(argv: list[str]) -> None:
+HEAVY = (
+    "aiohttp",
+    "PIL",
+    "jinja2",
+    "fpdf",
+    "rich",
+    "tenacity",
+    "storyframe.http",
+    "storyframe.builtins.analysis",
+    "storyframe.builtins.textsplit",
+    # the bundled providers' working parts: planning, polling, requests
+    "storyframe_openrouter.planner",
+    "storyframe_openrouter.long",
+    "storyframe_openrouter.beats",
+    "storyframe_openrouter.budget",
+    "storyframe_openrouter.validate",
+    "storyframe_runware.polling",
+)
+# `--help` lists the commands: the entry-point modules load, no provider, model or config does.
+HELP_HEAVY = (
+    *HEAVY,
+    "pydantic",
+    "importlib.metadata",
+    "asyncio",
+    "storyframe.models",
+    "storyframe.providers",
+    "storyframe.config",
+    "storyframe.builtins.heuristic",
+    "storyframe.builtins.placeholder",
+    "storyframe_openrouter.text",
+    "storyframe_openrouter.image",
+    "storyframe_openrouter.chat",
+    "storyframe_openrouter.schema",
+    "storyframe_runware.provider",
+)
+
+
+def imported_by(
+    argv: list[str], heavy: tuple[str, ...], env: dict[str, str] | None = None
+) -> list[str]:
+    """Run ``storyframe ARGV`` in a fresh interpreter; the modules of ``heavy`` it imported."""
     code = (
         "import sys\n"
         "from storyframe.cli import main\n"
         f"sys.argv = ['storyframe', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted(m for m in ('aiohttp', 'PIL', 'jinja2', 'rich', 'tenacity', "
-        "'storyframe.builtins.analysis', 'storyframe.builtins.textsplit') "
-        "if m in sys.modules)\n"
+        f"heavy = sorted(m for m in {heavy!r} if m in sys.modules)\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
-    result = run_python(code)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=os.environ if env is None else env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    assert "HEAVY []" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("HEAVY "))
+    return list(ast.literal_eval(line.removeprefix("HEAVY ")))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["providers"], ["styles"]])
+def test_light_commands_do_not_import_heavy_modules(argv: list[str]) -> None:
+    assert imported_by(argv, HELP_HEAVY if argv == ["--help"] else HEAVY) == []
+
+
+def test_help_with_every_installed_plugin_loads_no_provider() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STORYFRAME_LOAD_PLUGINS"}
+    assert imported_by(["--help"], HELP_HEAVY, env) == []
+
+
+def test_builtin_commands_load_no_plugin() -> None:
+    """A built-in command that needs no provider loads no entry point at all."""
+    heavy = ("storyframe.plugins", "storyframe_openrouter", "storyframe_runware")
+    assert imported_by(["keys", "path"], heavy) == []
 
 
 def test_python_dash_m_and_version() -> None:

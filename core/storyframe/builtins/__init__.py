@@ -7,10 +7,13 @@ implements the same hooks a third-party plugin does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from storyframe import hookimpl
-from storyframe.models import Style
-from storyframe.providers import ImageProvider, TextProvider
+
+if TYPE_CHECKING:  # imported by the hooks that need them: `storyframe --help` needs none
+    from storyframe.models import Style
+    from storyframe.providers import ImageProvider, TextProvider
 
 
 @hookimpl

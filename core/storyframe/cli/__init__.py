@@ -6,10 +6,6 @@ debug logs. ``asyncio.run`` is called once per command, at the edge.
 
 from __future__ import annotations
 
-import sys
-
-import click
-
 from storyframe.cli import export, info, install, keys, projects, review
 from storyframe.cli.base import (
     EXIT_DEGRADED,
@@ -21,22 +17,14 @@ from storyframe.cli.base import (
     EXIT_USAGE,
     cli,
 )
-from storyframe.errors import StoryframeError
-
-
-def _load_plugin_commands() -> None:
-    try:
-        from storyframe.plugins import get_host
-
-        get_host().add_commands(cli)
-    except StoryframeError as error:
-        click.echo(f"Error: {error.one_line()}", err=True)
-        sys.exit(error.exit_code)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    _load_plugin_commands()
+    """Console-script entry point.
+
+    Plugin commands are added by the group when first needed (see ``StoryframeGroup``), so
+    commands that need no plugin start without loading any.
+    """
     cli.main(prog_name="storyframe")
 
 

@@ -79,7 +79,36 @@ def common(func: F) -> F:
 
 
 class StoryframeGroup(click.Group):
-    """A click group that turns storyframe errors into one line and an exit code."""
+    """A click group that turns storyframe errors into one line and an exit code.
+
+    Plugin commands are added on first need: when a name is not a built-in command, or when
+    the commands are listed (``--help``). Only the entry-point modules load then; no provider.
+    """
+
+    _plugin_host: object = None
+    _plugin_commands: frozenset[str] = frozenset()
+
+    def _add_plugin_commands(self) -> None:
+        from storyframe.plugins import get_host
+
+        host = get_host(collect=False)
+        if host is self._plugin_host:
+            return
+        for name in self._plugin_commands:  # another host's (tests reload plugins)
+            self.commands.pop(name, None)
+        before = set(self.commands)
+        host.add_commands(self)
+        self._plugin_host = host
+        self._plugin_commands = frozenset(set(self.commands) - before)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
 
     def main(  # type: ignore[override]
         self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any

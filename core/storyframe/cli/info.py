@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import Any
@@ -121,6 +120,8 @@ def check(ctx: click.Context, as_json: bool) -> None:
         return {**row, "ok": result.ok, "status": "ok" if result.ok else "failed", "detail": detail}
 
     async def probe_all() -> list[dict[str, Any]]:
+        import asyncio
+
         slots = [s for chain in chains.values() for s in chain]
         return list(await asyncio.gather(*(probe(s) for s in slots)))
 
