@@ -32,7 +32,7 @@ can come down as well as go up)."""
 STEP = 0.1
 """After a poll that found the task running, the next comes after this share of the median."""
 MIN_STEP = 0.01
-SAMPLES = 16
+SAMPLES = 8
 """How many recent task times the median is taken over."""
 MAX_TASKS = 50
 """The most ``getResponse`` tasks sent in one request."""
@@ -313,7 +313,10 @@ class Poller:
         if isinstance(outcome, Done) and entry.observe:
             took = sent - entry.started
             if entry.pending_at is not None:
-                took = (took + entry.pending_at) / 2
+                took = (took + entry.pending_at) / 2  # it finished between the two polls
+            else:
+                took *= EARLY  # done by the first poll, maybe long before: guess lower
+
             self._durations.append(max(0.0, took))
         log.debug(
             "runware task %s: %s after %d polls", entry.task_uuid, type(outcome).__name__, entry.polls
