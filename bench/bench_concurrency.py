@@ -170,7 +170,8 @@ async def main() -> None:
     rounds = math.ceil(args.images / args.concurrency)
     print(
         f"{args.images} images, task time {args.task_time:g} s, rtt {args.rtt:g} s, "
-        f"concurrency {args.concurrency}, batch {args.batch}, poll_interval {args.poll_interval:g} s"
+        f"concurrency {args.concurrency}, batch {args.batch}, "
+        f"poll_interval {args.poll_interval:g} s"
     )
     print(f"{'run':<28}{'wall s':>8}{'ideal s':>9}{'ratio':>7}")
     runners = [("storyframe", storyframe_run)]

@@ -221,7 +221,9 @@ class ImageChain(Chain[ImageProvider]):
 
         Requests go in batches of the first provider's ``batch_size``, and a batch counts as
         as many images as it holds. A provider whose config sets a lower ``concurrency`` is
-        held to it (and a note says so). ``on_outcome`` is awaited as each request ends, so the caller can save work as it comes.
+        held to it (and a note says so).
+
+        ``on_outcome`` is awaited as each request ends, so the caller can save work as it comes.
         ``stop_at`` maps a scene number to a provider that must not be asked for it, nor any
         after it (the provider that already drew that scene as a fallback).
         """

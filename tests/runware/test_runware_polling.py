@@ -100,9 +100,7 @@ async def test_the_first_poll_follows_the_observed_task_time(
     assert poller.first_wait() <= provider.settings.poll_max_interval
 
 
-async def test_poll_waits_are_bounded_by_the_config(
-    make_provider: Make, emulator: Any
-) -> None:
+async def test_poll_waits_are_bounded_by_the_config(make_provider: Make, emulator: Any) -> None:
     provider = make_provider(delivery="async", poll_interval=0.5, poll_max_interval=0.3)
     poller = provider._poller_now()
     assert poller.first_wait() == 0.3
@@ -139,9 +137,7 @@ async def test_a_task_that_never_finishes_times_out_alone(
         original(task, data, errors)
 
     emulator._get_response = stuck
-    results = await provider.generate_many(
-        [make_request(1, prompt="stuck fox"), make_request(2)]
-    )
+    results = await provider.generate_many([make_request(1, prompt="stuck fox"), make_request(2)])
     assert isinstance(results[0], Transient) and results[0].code == "pollTimeout"
     assert isinstance(results[1], GeneratedImage)
 

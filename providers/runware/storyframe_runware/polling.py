@@ -319,6 +319,9 @@ class Poller:
 
             self._durations.append(max(0.0, took))
         log.debug(
-            "runware task %s: %s after %d polls", entry.task_uuid, type(outcome).__name__, entry.polls
+            "runware task %s: %s after %d polls",
+            entry.task_uuid,
+            type(outcome).__name__,
+            entry.polls,
         )
         self._finish(entry, outcome)
