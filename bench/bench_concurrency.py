@@ -173,7 +173,7 @@ async def main() -> None:
         f"concurrency {args.concurrency}, batch {args.batch}, "
         f"poll_interval {args.poll_interval:g} s"
     )
-    print(f"{'run':<28}{'wall s':>8}{'ideal s':>9}{'ratio':>7}")
+    print(f"{'run':<28}{'wall s':>8}{'ideal s':>9}{'ratio':>7}{'poll requests':>15}")
     runners = [("storyframe", storyframe_run)]
     if not args.skip_original:
         runners.append(("original design", original_run))
@@ -183,6 +183,7 @@ async def main() -> None:
             if delivery == "async":  # an ACK and a poll per round, and the first poll round
                 ideal += rounds * args.rtt + args.poll_interval
             times = []
+            polls = []
             for _ in range(args.repeat):
                 server = emu.Emulator(api_key=KEY, task_time=args.task_time, latency=args.rtt)
                 base_url = await server.start()
@@ -190,9 +191,19 @@ async def main() -> None:
                     times.append(await runner(base_url, args, delivery))
                 finally:
                     await server.stop()
+                polls.append(
+                    sum(
+                        1
+                        for body in server.bodies
+                        if any(t.get("taskType") == "getResponse" for t in body)
+                    )
+                )
             wall = statistics.median(times)
             name = f"{label} {delivery}"
-            print(f"{name:<28}{wall:>8.2f}{ideal:>9.2f}{wall / ideal:>6.2f}x")
+            print(
+                f"{name:<28}{wall:>8.2f}{ideal:>9.2f}{wall / ideal:>6.2f}x"
+                f"{statistics.median(polls):>15g}"
+            )
 
 
 if __name__ == "__main__":
