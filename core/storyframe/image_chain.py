@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,69 @@ class ImageOutcome:
 OnOutcome = Callable[[ImageOutcome], Awaitable[None]]
 OnSubmit = Callable[[ImageProvider, Sequence[ImageRequest]], None]
 OnPaid = Callable[[ImageProvider, ImageRequest, GeneratedImage], None]
+
+
+class ImageGate:
+    """At most ``capacity`` images in flight; a batch holds one unit per image it carries.
+
+    Batches are let in first come, first served. A batch larger than the whole capacity is let
+    through alone (batches are never split).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, capacity)
+        self.used = 0
+        self.peak = 0
+        self._queue: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, images: int) -> AsyncIterator[None]:
+        """Wait until ``images`` more fit, and hold them while the block runs."""
+        units = min(max(1, images), self.capacity)
+        if not self._queue and self.used + units <= self.capacity:
+            self._take(units)
+        else:
+            waiter = (units, asyncio.get_running_loop().create_future())
+            self._queue.append(waiter)
+            try:
+                await waiter[1]
+            except asyncio.CancelledError:
+                if waiter[1].done() and not waiter[1].cancelled():
+                    self._release(units)  # let in just as it was cancelled: give it back
+                else:
+                    if waiter in self._queue:
+                        self._queue.remove(waiter)
+                    self._grant()
+                raise
+        try:
+            yield
+        finally:
+            self._release(units)
+
+    def _take(self, units: int) -> None:
+        self.used += units
+        self.peak = max(self.peak, self.used)
+
+    def _release(self, units: int) -> None:
+        self.used -= units
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._queue and self.used + self._queue[0][0] <= self.capacity:
+            units, future = self._queue.popleft()
+            if future.cancelled():
+                continue  # its waiter is gone
+            self._take(units)
+            future.set_result(None)
+
+
+def provider_limit(provider: ImageProvider) -> int | None:
+    """The images ``provider`` may draw at once by its own config, or ``None`` when it sets no
+    limit of its own (``concurrency`` left out: the run's ``--concurrency`` decides)."""
+    config = provider.config
+    if "concurrency" not in config.model_fields_set:
+        return None
+    return int(config.concurrency)
 
 
 def new_handle() -> str:
@@ -95,7 +160,8 @@ class ImageChain(Chain[ImageProvider]):
         super().__init__(slots, notify)
         self._on_submit = on_submit
         self._on_paid = on_paid
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[str, ImageGate] = {}
+        self._limits_noted: set[str] = set()
         for provider in self.providers:
             provider.paid_listener = self._listener(provider)
 
@@ -108,12 +174,30 @@ class ImageChain(Chain[ImageProvider]):
 
         return listen
 
-    def _slot(self, provider: ImageProvider) -> asyncio.Semaphore:
-        """The provider's batches in flight: ``config.concurrency`` at most, queued here."""
-        slot = self._slots.get(provider.name)
-        if slot is None:
-            slot = self._slots[provider.name] = asyncio.Semaphore(provider.config.concurrency)
-        return slot
+    def _slot(
+        self, provider: ImageProvider, images: int
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold ``images`` of the provider's own limit, if it sets one (queued here)."""
+        limit = provider_limit(provider)
+        if limit is None:
+            return contextlib.nullcontext()
+        gate = self._slots.get(provider.name)
+        if gate is None:
+            gate = self._slots[provider.name] = ImageGate(limit)
+        return gate.hold(images)
+
+    def _note_limits(self, concurrency: int) -> None:
+        """Say once per provider when its own configured limit is below the run's."""
+        for provider in self.active():
+            limit = provider_limit(provider)
+            if limit is None or limit >= concurrency or provider.name in self._limits_noted:
+                continue
+            self._limits_noted.add(provider.name)
+            self.note(
+                f"{provider.name}: at most {limit} image(s) at once "
+                f"([providers.{provider.name}] concurrency = {limit}), "
+                f"fewer than the run's concurrency of {concurrency}"
+            )
 
     def provider(self, name: str) -> ImageProvider | None:
         """The built provider called ``name``, if it is in the chain."""
@@ -133,7 +217,11 @@ class ImageChain(Chain[ImageProvider]):
         concurrency: int = 4,
         stop_at: Mapping[int, str] | None = None,
     ) -> list[ImageOutcome]:
-        """Draw ``requests``, ``concurrency`` batches at a time.
+        """Draw ``requests`` with at most ``concurrency`` images in flight.
+
+        Requests go in batches of the first provider's ``batch_size``, and a batch counts as
+        as many images as it holds. A provider whose config sets a lower ``concurrency`` is
+        held to it (and a note says so).
 
         ``on_outcome`` is awaited as each request ends, so the caller can save work as it comes.
         ``stop_at`` maps a scene number to a provider that must not be asked for it, nor any
@@ -141,12 +229,13 @@ class ImageChain(Chain[ImageProvider]):
         """
         size = self.batch_size()
         batches = [list(requests[i : i + size]) for i in range(0, len(requests), size)]
-        limit = asyncio.Semaphore(concurrency)
+        gate = ImageGate(concurrency)
+        self._note_limits(concurrency)
         order = {p.name: i for i, p in enumerate(self.providers)}
         cutoffs = {n: order.get(name, len(order)) for n, name in (stop_at or {}).items()}
 
         async def run(batch: list[ImageRequest]) -> list[ImageOutcome]:
-            async with limit:
+            async with gate.hold(len(batch)):
                 return await self._batch(batch, on_outcome, cutoffs)
 
         results = await asyncio.gather(*(run(b) for b in batches))
@@ -173,7 +262,7 @@ class ImageChain(Chain[ImageProvider]):
                 continue
             eligible = [r for r in pending if cutoffs.get(r.scene_number, index + 1) > index]
             parked = [r for r in pending if r not in eligible]
-            async with self._slot(provider):
+            async with self._slot(provider, len(eligible)):
                 # Work queued behind a provider that has since been rested goes on at once.
                 if provider.name in self.disabled:
                     for request in eligible:
@@ -279,4 +368,4 @@ class ImageChain(Chain[ImageProvider]):
         return failed
 
 
-__all__ = ["ImageChain", "ImageOutcome", "new_handle"]
+__all__ = ["ImageChain", "ImageGate", "ImageOutcome", "new_handle", "provider_limit"]

@@ -87,7 +87,16 @@ class ProviderConfig(BaseModel):
     retry_after_cap: float = Field(
         default=60.0, ge=0, description="Longest Retry-After delay honoured, seconds."
     )
-    concurrency: int = Field(default=4, ge=1, le=64, description="Requests in flight at once.")
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Requests in flight at once. Set for an image provider, also the most images it "
+            "draws at once (a run asking for more is held to it and says so); left out, the "
+            "run's concurrency decides how many images are in flight."
+        ),
+    )
     requests_per_minute: float | None = Field(
         default=None, gt=0, description="Optional cap on the request rate."
     )

@@ -46,6 +46,8 @@ Paid work and recovery (used by ``tests/faults``):
 - ``misdirect(host, count)``: the next ``count`` results carry an ``imageURL`` on ``host``.
 - ``latency`` / ``image_latency``: seconds every API / image request waits before answering
   (after the tasks are registered), so batches can be caught in flight.
+- ``task_time``: seconds each image takes to make. An async task answers ``processing`` until
+  then; a sync request waits that long (its tasks run side by side) before it answers.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class Emulator:
     ``image_scale``: images are drawn at the requested size divided by this (keeps tests fast).
     ``get_response_knows_sync``: let getResponse answer for sync tasks too (default: strict).
     ``latency``: seconds each API request waits before it is answered.
+    ``task_time``: seconds each image takes to make (async: ``processing`` until then).
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class Emulator:
         balance: float = 12.5,
         get_response_knows_sync: bool = False,
         latency: float = 0.0,
+        task_time: float = 0.0,
     ) -> None:
         self.api_key = api_key
         self.processing_polls = processing_polls
@@ -166,6 +170,7 @@ class Emulator:
         self.port = 0
         self.get_response_knows_sync = get_response_knows_sync
         self.latency = latency
+        self.task_time = task_time
         self.image_latency = 0.0
         self.charged: Counter[str] = Counter()
         self.charged_prompts: dict[str, str] = {}
@@ -302,6 +307,13 @@ class Emulator:
             return _reset(request)
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
+        if self.task_time and any(
+            isinstance(t, dict)
+            and t.get("taskType") == "imageInference"
+            and t.get("deliveryMethod") != "async"
+            for t in body
+        ):
+            await asyncio.sleep(self.task_time)
         if self.latency:
             await asyncio.sleep(self.latency)
         if fault is not None and fault.raw is not None:
@@ -414,6 +426,8 @@ class Emulator:
         state = _Task(task=task, result=result)
         if fault is not None and fault.delay:
             state.ready_at = time.monotonic() + fault.delay
+        if self.task_time:
+            state.ready_at = max(state.ready_at, time.monotonic() + self.task_time)
         if is_async:
             state.polls_left = self.processing_polls
             for marker, error, form in self._async_failures:

@@ -46,7 +46,9 @@ class RunwareConfig(ProviderConfig):
             "crash. sync: one POST returns the image; only finished tasks can be recovered."
         ),
     )
-    poll_interval: float = Field(default=1.0, gt=0, description="First poll delay, seconds.")
+    poll_interval: float = Field(
+        default=1.0, gt=0, description="First poll delay while task times are unknown, seconds."
+    )
     poll_max_interval: float = Field(default=10.0, gt=0, description="Longest poll delay.")
     poll_timeout: float = Field(
         default=300.0, gt=0, description="Seconds to wait for one task by polling."

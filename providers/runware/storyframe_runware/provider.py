@@ -39,8 +39,12 @@ from storyframe_runware.tasks import (
 
 if TYPE_CHECKING:
     from storyframe.http import HttpClient
+    from storyframe_runware.polling import Poller
 
 log = logging.getLogger("storyframe.runware")
+
+HTTP_SLOTS = 64
+"""Requests in flight at once when ``concurrency`` is not set (the image chain bounds the work)."""
 
 MEDIA_TYPES = {"JPG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -83,6 +87,8 @@ class RunwareImageProvider(ImageProvider):
         self._api: HttpClient | None = None
         self._images: HttpClient | None = None
         self._scenes: dict[str, int] = {}
+        self._poller: Poller | None = None
+        self._poller_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def settings(self) -> RunwareConfig:
@@ -90,6 +96,19 @@ class RunwareImageProvider(ImageProvider):
         return cast(RunwareConfig, self.config)
 
     # -- clients ---------------------------------------------------------------------------
+
+    def _own_limit(self) -> int | None:
+        """The images this provider may draw at once by its own config: ``concurrency`` if it
+        is set, else ``None`` (the run's concurrency decides, through the image chain)."""
+        if "concurrency" not in self.settings.model_fields_set:
+            return None
+        return self.settings.concurrency
+
+    def _http_settings(self) -> RunwareConfig:
+        # Without a limit of its own, requests are not held back here: the image chain keeps
+        # the run's images in flight, and polls go out together in one request.
+        limit = self._own_limit()
+        return self.settings.model_copy(update={"concurrency": limit or HTTP_SLOTS})
 
     def _api_client(self) -> HttpClient:
         if self._api is None:
@@ -100,7 +119,7 @@ class RunwareImageProvider(ImageProvider):
                 headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
             self._api = HttpClient(
                 self.name,
-                self.settings,
+                self._http_settings(),
                 base_url=self.settings.base_url,
                 headers=headers,
                 classify=classify,
@@ -113,11 +132,31 @@ class RunwareImageProvider(ImageProvider):
         if self._images is None:
             from storyframe.http import HttpClient
 
-            self._images = HttpClient(self.name, self.settings)
+            self._images = HttpClient(self.name, self._http_settings())
         return self._images
 
+    def _poller_now(self) -> Poller:
+        """The provider's poller, one per event loop."""
+        from storyframe_runware.polling import Poller
+
+        loop = asyncio.get_running_loop()
+        if self._poller is None or self._poller_loop is not loop:
+            cfg = self.settings
+            self._poller = Poller(
+                self._api_client,
+                interval=cfg.poll_interval,
+                max_interval=cfg.poll_max_interval,
+                timeout=cfg.poll_timeout,
+                request_timeout=cfg.timeout,
+            )
+            self._poller_loop = loop
+        return self._poller
+
     async def aclose(self) -> None:
-        """Close both HTTP sessions."""
+        """Stop polling and close both HTTP sessions."""
+        if self._poller is not None and self._poller_loop is asyncio.get_running_loop():
+            await self._poller.aclose()
+        self._poller = None
         for client in (self._api, self._images):
             if client is not None:
                 await client.aclose()
@@ -132,7 +171,8 @@ class RunwareImageProvider(ImageProvider):
         return result
 
     async def generate_many(self, requests: Sequence[ImageRequest]) -> list[ImageResult]:
-        """Draw several images, ``batch_size`` tasks per request, ``concurrency`` batches at once.
+        """Draw several images, ``batch_size`` tasks per request, all batches at once unless
+        ``concurrency`` is set (then that many images, at least one batch, at a time).
 
         One result per request, in order; a task's failure never fails its neighbours.
         """
@@ -144,7 +184,8 @@ class RunwareImageProvider(ImageProvider):
         batches = [
             list(range(i, min(i + size, len(requests)))) for i in range(0, len(requests), size)
         ]
-        limit = asyncio.Semaphore(self.settings.concurrency)
+        own = self._own_limit()
+        limit = asyncio.Semaphore(max(1, own // size) if own else len(batches))
         results: list[ImageResult | None] = [None] * len(requests)
 
         async def run(indexes: list[int]) -> None:
@@ -199,6 +240,7 @@ class RunwareImageProvider(ImageProvider):
         final: dict[str, Done | Failed] = {}
         to_send = tasks
         for _ in range(self.settings.max_attempts):
+            sent = time.monotonic()
             submitted = await self._submit(to_send)
             waiting: list[str] = []
             for task_uuid, outcome in submitted.items():
@@ -207,7 +249,10 @@ class RunwareImageProvider(ImageProvider):
                 else:
                     waiting.append(task_uuid)
             polled = await asyncio.gather(
-                *(self._settle(u, exists=submitted[u] == Pending("conflict")) for u in waiting)
+                *(
+                    self._settle(u, exists=submitted[u] == Pending("conflict"), started=sent)
+                    for u in waiting
+                )
             )
             to_send = []
             for task_uuid, outcome in zip(waiting, polled, strict=True):
@@ -262,13 +307,15 @@ class RunwareImageProvider(ImageProvider):
             return {u: Failed(copy.copy(error)) for u in uuids}
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _settle(self, task_uuid: str, *, exists: bool = False) -> Outcome:
+    async def _settle(
+        self, task_uuid: str, *, exists: bool = False, started: float | None = None
+    ) -> Outcome:
         """Poll a task whose answer was lost; one ``getResponse`` does not know (a sync task) is
         looked up with ``getTaskDetails`` before it may be sent again (with the same taskUUID,
         so Runware refuses it if it has it after all)."""
         from storyframe_runware.polling import task_details
 
-        outcome = await self._poll(task_uuid, exists=exists)
+        outcome = await self._poll(task_uuid, exists=exists, started=started)
         if isinstance(outcome, Unknown):
             try:
                 return await task_details(
@@ -278,19 +325,11 @@ class RunwareImageProvider(ImageProvider):
                 return Failed(error)
         return outcome
 
-    async def _poll(self, task_uuid: str, *, exists: bool = False) -> Outcome:
-        from storyframe_runware.polling import poll
-
-        cfg = self.settings
-        return await poll(
-            self._api_client(),
-            task_uuid,
-            interval=cfg.poll_interval,
-            max_interval=cfg.poll_max_interval,
-            timeout=cfg.poll_timeout,
-            request_timeout=cfg.timeout,
-            exists=exists,
-        )
+    async def _poll(
+        self, task_uuid: str, *, exists: bool = False, started: float | None = None
+    ) -> Outcome:
+        """Wait for the task through the provider's poller (polls go out together)."""
+        return await self._poller_now().wait(task_uuid, exists=exists, started=started)
 
     async def _image(
         self, request: ImageRequest, task: Mapping[str, Any], item: Mapping[str, Any]
