@@ -123,23 +123,29 @@ class Budget:
     def admit(self, scene: int, estimate: CostEstimate | None) -> bool:
         """Reserve the high end of ``estimate`` for ``scene`` if it fits; ``False`` if not.
 
-        Work of unknown price is admitted only while nothing is reserved and the spend is
-        under the limit, one piece at a time, since its price is learned only afterwards.
+        Work of unknown price is refused: the budget could not be kept.
         """
         if scene in self.reserved:
             return True
         if estimate is None:
-            if self.reserved or self.spent >= self.limit:
-                self.refused.append(scene)
-                return False
             self.unpriced.append(scene)
-            self.reserved[scene] = 0.0
-            return True
+            self.refused.append(scene)
+            return False
         if self.committed + estimate.high > self.limit + 1e-12:
             self.refused.append(scene)
             return False
         self.reserved[scene] = estimate.high
         return True
+
+    def check(self, provider: str, scenes: Iterable[int]) -> None:
+        """Raise :class:`BudgetExceeded` if a request for one of ``scenes`` was not admitted."""
+        stray = [n for n in scenes if n not in self.reserved]
+        if stray:
+            raise BudgetExceeded(
+                f"scene(s) {', '.join(map(str, stray))} were not admitted by the budget",
+                provider=provider,
+                code="budget",
+            )
 
     def settle(self, scene: int, cost: float | None) -> None:
         """Replace the reservation of ``scene`` by what it cost (``None``: the estimate)."""
@@ -353,13 +359,12 @@ def image_plan(
     listed = list(estimates)
     if not listed:
         return StagePlan("images", provider_name, model, 0, free(0))
-    if any(e is None for e in listed):
+    known = [e for e in listed if e is not None]
+    if len(known) < len(listed):
         return StagePlan("images", provider_name, model, items, None)
-    total = listed[0]
-    for one in listed[1:]:
-        assert one is not None
+    total = known[0]
+    for one in known[1:]:
         total = total + one
-    assert total is not None
     return StagePlan("images", provider_name, model, items, total)
 
 

@@ -12,6 +12,7 @@ import click
 
 from storyframe.cli import export, info, install, keys, projects, review
 from storyframe.cli.base import (
+    EXIT_BUDGET,
     EXIT_DEGRADED,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -41,6 +42,7 @@ def main() -> None:
 
 
 __all__ = [
+    "EXIT_BUDGET",
     "EXIT_DEGRADED",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
