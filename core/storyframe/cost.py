@@ -69,7 +69,9 @@ def free(requests: int = 1, seconds: float = 0.0) -> CostEstimate:
 
 
 class BudgetExceeded(ProviderError):
-    """Paid work was not started because it would pass ``--max-cost``."""
+    """Paid work was not started because it would pass ``--max-cost`` (exit 6)."""
+
+    exit_code = 6  # storyframe.cli.base.EXIT_BUDGET
 
 
 def usd(value: float | None) -> str:

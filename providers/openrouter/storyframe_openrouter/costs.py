@@ -4,8 +4,9 @@ The calls are predicted the way :mod:`.long` plans them: one call for a story th
 (analysis and scenes together), else one beats call per chunk and one writing call per batch
 of scenes. Tokens come from :func:`.budget.estimate_tokens`; prices from ``price_per_1k_tokens``
 when configured, else the model's ``pricing`` in ``GET /models`` (free, cached). The answer's
-length is uncertain, so the cost is a range: the low end assumes short answers, the high end
-answers as long as the token budget allows and prompts 15% longer than estimated.
+length is uncertain, so the cost is a range: the low end assumes answers about half as long
+as the planner's budgets (terse models), the high end answers as long as ``max_tokens`` allows
+and prompts 15% longer than estimated.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from storyframe_openrouter.limits import model_prices
 if TYPE_CHECKING:
     from storyframe_openrouter.text import OpenRouterTextProvider
 
+SHORT = 0.45
+"""The low end's answer length, as a share of the planner's answer budget."""
 TOKENS_PER_SECOND = (40.0, 120.0)
 """Answer tokens per second, slow and fast, plus one second of latency per call."""
 
@@ -44,12 +47,8 @@ async def estimate(
     answer = budget.ANALYSIS_TOKENS + scenes * budget.SCENE_TOKENS
     want = int(answer * 1.5) + 300
     if want <= limits.output_cap() and story_tokens + budget.CALL_OVERHEAD + want <= room:
-        calls, prompt, answer_low, answer_high = (
-            1,
-            story_tokens + budget.CALL_OVERHEAD,
-            answer,
-            want,
-        )
+        calls, prompt = 1, story_tokens + budget.CALL_OVERHEAD
+        answer_low, answer_high = int(answer * SHORT), want
         detail = f"one call, about {story_tokens:,} story tokens"
     else:
         chunks = max(1, math.ceil(story_tokens / settings.chunk_tokens))
@@ -58,9 +57,9 @@ async def estimate(
         calls = chunks + batches
         passages = scenes * settings.passage_chars // 4
         prompt = story_tokens + passages + calls * budget.CALL_OVERHEAD
-        answer_low = chunks * budget.ANALYSIS_TOKENS + beats * budget.BEAT_TOKENS
-        answer_low += scenes * budget.SCENE_TOKENS
-        answer_high = int(answer_low * 1.5) + 300 * calls
+        answer = chunks * budget.ANALYSIS_TOKENS + beats * budget.BEAT_TOKENS
+        answer += scenes * budget.SCENE_TOKENS
+        answer_low, answer_high = int(answer * SHORT), int(answer * 1.5) + 300 * calls
         detail = f"{chunks} beats call(s) and {batches} writing call(s), {story_tokens:,} tokens"
     low = prompt * per_prompt + answer_low * per_answer
     high = prompt * 1.15 * per_prompt + answer_high * per_answer
