@@ -28,7 +28,8 @@ DEFAULT_CONTEXT = 32_000
 """The context assumed for a model nobody could tell us about."""
 DEFAULT_OUTPUT = 4096
 """The answer length assumed for a model nobody could tell us about."""
-CACHE_NAME = "openrouter-models.json"
+CACHE_NAME = "openrouter-models-v2.json"
+"""v2 entries add the prices: [context, max output, prompt price, answer price]."""
 
 
 @dataclass(frozen=True)
