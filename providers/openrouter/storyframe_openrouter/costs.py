@@ -68,7 +68,7 @@ async def estimate(
         high=round(high, 8),
         requests=calls,
         seconds_low=round(calls + answer_low / TOKENS_PER_SECOND[1], 1),
-        seconds_high=round(calls * 2 + answer_high / TOKENS_PER_SECOND[0], 1),
+        seconds_high=round(calls * 2 + answer / TOKENS_PER_SECOND[0], 1),
         basis=basis,
         detail=detail,
     )
