@@ -38,6 +38,7 @@ from storyframe.models import (
 from storyframe.prompts import build_request
 
 if TYPE_CHECKING:
+    from storyframe.cost import Budget
     from storyframe.progress import Reporter
     from storyframe.project import Project
     from storyframe.providers import ImageProvider
@@ -57,6 +58,11 @@ class DrawResult:
 class SceneDrawer:
     """Draws a list of scene records of one project through one image chain."""
 
+    budget: Budget | None = None
+    """``--max-cost``: set by the pipeline; see :meth:`_admit` and :meth:`on_submit`."""
+    held: list[int]
+    """Scenes left to draw because the budget would not cover them."""
+
     def __init__(
         self,
         project: Project,
@@ -72,6 +78,7 @@ class SceneDrawer:
         self._started: dict[int, float] = {}
         self.chain: ImageChain | None = None
         self.notes: list[str] = []
+        self.held = []
 
     def note(self, message: str) -> None:
         """Record a one-line note for the manifest and show it."""
@@ -87,6 +94,8 @@ class SceneDrawer:
         """Journal each request's handle before a paid provider sees it."""
         if not provider.needs_key:
             return  # a provider that needs no key is not paid work
+        if self.budget is not None:  # cost hook: only admitted scenes reach a paid provider
+            self.budget.check(provider.name, (r.scene_number for r in requests))
         records = []
         for request in requests:
             record = self.board.record(request.scene_number)
@@ -165,11 +174,40 @@ class SceneDrawer:
             if await self._recover(chain, request):
                 continue
             to_chain.append(request)
+        to_chain = await self._admit(chain, to_chain)  # cost hook (--max-cost)
         if to_chain:
             await chain.generate(
                 to_chain, self._on_outcome, concurrency=concurrency, stop_at=stop_at
             )
         return self.result
+
+    # -- budget (storyframe.cost) -------------------------------------------------------------
+
+    async def _admit(self, chain: ImageChain, requests: list[ImageRequest]) -> list[ImageRequest]:
+        """The requests the budget covers at the first provider's estimate; the others stay
+        pending with the reason "budget reached", for a later run."""
+        self.held = []
+        if self.budget is None or not requests:
+            return requests
+        from storyframe.cost import BUDGET_REASON, admit_requests
+
+        active = chain.active()
+        allowed, refused = await admit_requests(
+            self.budget, active[0] if active else None, requests
+        )
+        for request in refused:
+            record = self.board.record(request.scene_number)
+            unpriced = request.scene_number in self.budget.unpriced
+            drawn = record.image is not None and self.project.image_intact(record.image)
+            record.status = "done" if drawn else "pending"  # a redraw keeps its image
+            record.error = (
+                None if drawn else BUDGET_REASON + (" (price unknown)" if unpriced else "")
+            )
+            record.started_at = None
+            self.held.append(request.scene_number)
+        if refused:
+            self._journal(*(self.board.record(r.scene_number) for r in refused))
+        return allowed
 
     # -- recovery ----------------------------------------------------------------------------
 

@@ -179,10 +179,13 @@ class Usage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    unpriced: int = Field(default=0, ge=0)
+    """Calls whose cost is unknown (the service gave none and no price is configured)."""
 
     def add(self, other: Usage) -> None:
         """Add another usage record to this one, in place."""
         self.calls += other.calls
+        self.unpriced += other.unpriced
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost = round(self.cost + other.cost, 8)
@@ -283,6 +286,20 @@ class RunSettings(_Model):
     image_providers: list[str]
 
 
+class StageCost(_Model):
+    """What one stage (``text`` or ``images``) cost and took, over every run of the project.
+
+    ``cost`` is ``None`` when some of the stage's paid work has no known price (``unknown``
+    counts those pieces); ``known`` is the sum of the known figures.
+    """
+
+    cost: float | None = 0.0
+    known: float = 0.0
+    unknown: int = Field(default=0, ge=0)
+    requests: int = Field(default=0, ge=0)
+    seconds: float = Field(default=0.0, ge=0)
+
+
 class Storyboard(_Model):
     """The project manifest, ``storyboard.json``."""
 
@@ -300,6 +317,8 @@ class Storyboard(_Model):
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
     _positions: dict[int, int] = PrivateAttr(default_factory=dict)
+    stage_costs: dict[str, StageCost] = Field(default_factory=dict)
+    """Cost and time per stage (``text``, ``images``); see :mod:`storyframe.cost`."""
 
     def record(self, number: int) -> SceneRecord:
         """The record of scene ``number``; raises ``KeyError`` if there is none.
@@ -334,6 +353,7 @@ __all__ = [
     "SceneCount",
     "SceneRecord",
     "SceneStatus",
+    "StageCost",
     "StoryAnalysis",
     "StoryInfo",
     "Storyboard",

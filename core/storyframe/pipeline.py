@@ -10,10 +10,11 @@ Two steps a user can run apart (with a review in between) or together:
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storyframe import shutdown
 from storyframe.chains import TextChain
@@ -34,6 +35,9 @@ from storyframe.prompts import compose_prompt, scene_seed
 from storyframe.providers import TextJob
 from storyframe.registry import Registry
 from storyframe.story import StoryText
+
+if TYPE_CHECKING:
+    from storyframe.cost import Budget
 
 CACHE = "cache"
 """The project sub-folder where text providers keep reusable work (one folder each)."""
@@ -61,6 +65,14 @@ class Summary:
     text_cost: float = 0.0
     """The part of ``cost`` spent on text (analysis and scenes)."""
     notes: list[str] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    """Scenes left to draw because ``--max-cost`` would not cover them."""
+    spent: float | None = None
+    """What this command spent (``None``: part of it unknown)."""
+    costs: dict[str, Any] = field(default_factory=dict)
+    """The project's cost and time per stage (:func:`storyframe.cost.cost_dict`)."""
+    cost_text: str = ""
+    """The same in words, for the final line."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +123,9 @@ class Summary:
             "image_providers": {str(k): v for k, v in sorted(self.image_providers.items())},
             "cost": self.cost,
             "text_cost": self.text_cost,
+            "costs": self.costs,
+            "spent": self.spent,
+            "held": sorted(self.held),
             "notes": self.notes,
         }
 
@@ -156,6 +171,7 @@ class Pipeline:
         wanted = settings.scenes if isinstance(settings.scenes, int) else None
         for provider in chain.providers:
             provider.job = TextJob(wanted, scene_range, project.folder / CACHE / provider.name)
+        started = time.perf_counter()
         try:
             self.reporter.stage("scenes", 2)
             analysis, analyst = await chain.analyze(story.text)
@@ -196,6 +212,9 @@ class Pipeline:
             notes=list(chain.notes),
             scenes=[SceneRecord(scene=s, seed=scene_seed(settings.seed, s.number)) for s in scenes],
         )
+        from storyframe.cost import stage_costs
+
+        stage_costs(board, seconds={"text": time.perf_counter() - started})
         if force:
             self._clear_images(project)
         project.prepare()
@@ -247,14 +266,19 @@ class Pipeline:
         image_providers: list[str] | None = None,
         concurrency: int | None = None,
         keep_fallbacks: bool = False,
+        budget: Budget | None = None,
     ) -> Summary:
         """Draw the approved scenes that need it, journaling every state change.
 
         ``only`` limits the work to those scene numbers and redraws them even if done;
         ``redraw`` redraws every approved scene. A scene a fallback drew after a better
         provider failed is tried again with the better providers, unless ``keep_fallbacks``;
-        its image stays until one of them replaces it.
+        its image stays until one of them replaces it. ``budget`` (``--max-cost``) leaves the
+        scenes it does not cover pending, with the reason "budget reached".
         """
+        from storyframe.cost import cost_dict, cost_line, stage_costs
+
+        started = time.perf_counter()
         style = self.registry.style(board.settings.style)
         wanted = set(only) if only is not None else None
         if wanted is not None:
@@ -306,6 +330,7 @@ class Pipeline:
         self.reporter.stage("images", len(todo))
         if todo:
             drawer = SceneDrawer(project, board, style, self.reporter)
+            drawer.budget = budget
             chain = ImageChain(
                 self.registry.image_slots(names),
                 notify=self.reporter.note,
@@ -325,6 +350,7 @@ class Pipeline:
                 board.notes.extend(n for n in chain.notes if n not in board.notes)
                 board.notes.extend(n for n in drawer.notes if n not in board.notes)
                 project.sync()
+                stage_costs(board, seconds={"images": time.perf_counter() - started})
                 project.save(board)
                 self.render(project, board)
             summary.done = result.done
@@ -332,7 +358,9 @@ class Pipeline:
             summary.failed = result.failed
             summary.image_providers = result.providers
             summary.kept.extend(result.kept_fallbacks)
+            summary.held = list(drawer.held)
         else:
+            stage_costs(board)
             self.render(project, board)
         asked = set(summary.done) | set(summary.kept)
         summary.image_fallbacks = {
@@ -342,6 +370,14 @@ class Pipeline:
         }
         summary.cost = round(board.image_cost + board.text_usage.cost, 8)
         summary.notes = list(board.notes)
+        summary.costs = cost_dict(board)
+        summary.cost_text = cost_line(board)
+        recovered = set(summary.recovered)  # paid for in an earlier run
+        fresh = [board.record(n).cost for n in summary.done if n not in recovered]
+        images_spent = None if None in fresh else sum(c for c in fresh if c is not None)
+        if budget is not None and images_spent is not None:
+            budget.spent += images_spent
+        summary.spent = images_spent
         return summary
 
     # HTML --------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from storyframe.models import (
 )
 
 if TYPE_CHECKING:
+    from storyframe.cost import CostEstimate
     from storyframe.download import DownloadedImage
 
 ProviderKind = Literal["text", "image"]
@@ -109,6 +110,19 @@ class ProviderConfig(BaseModel):
         default=3,
         ge=1,
         description="Failed pieces of work in a row after which the provider rests for the run.",
+    )
+    # Cost (see storyframe.cost): used when the service reports no cost of its own.
+    price_per_image: float | None = Field(
+        default=None,
+        ge=0,
+        description="USD per image, for estimates and for images the service reports no cost "
+        "for (unset: the provider's own price list, else unknown).",
+    )
+    price_per_1k_tokens: float | None = Field(
+        default=None,
+        ge=0,
+        description="USD per 1,000 tokens (prompt and answer), for estimates and for calls the "
+        "service reports no cost for (unset: the service's price list, else unknown).",
     )
 
 
@@ -264,6 +278,30 @@ class TextProvider(Provider):
         """Rewrite a scene's image prompt with the story's context. By default, unchanged."""
         return scene.image_prompt
 
+    async def estimate(self, story: str, scenes: int) -> CostEstimate | None:
+        """What analysing ``story`` and writing ``scenes`` scenes would cost, with no paid call.
+
+        ``None`` means unknown. By default: free for a provider that needs no key; else from
+        ``price_per_1k_tokens`` and a rough token count; else unknown. Override it to use the
+        service's price list (reading a free catalogue is fine; a paid call is not).
+        """
+        from storyframe.cost import CostEstimate, free
+
+        if not self.needs_key:
+            return free(1, 1.0)
+        price = self.config.price_per_1k_tokens
+        if price is None:
+            return None
+        tokens = len(story) / 4 + 1500 + scenes * 260
+        return CostEstimate(
+            low=tokens * price / 1000,
+            high=tokens * 1.5 * price / 1000,
+            requests=1,
+            seconds_low=5.0,
+            seconds_high=60.0,
+            basis="configured price",
+        )
+
 
 ImageResult = GeneratedImage | ProviderError
 PaidListener = Callable[[ImageRequest, GeneratedImage], Awaitable[None]]
@@ -302,6 +340,40 @@ class ImageProvider(Provider):
         """Report that the service finished ``request`` (and charged for it) with ``image``."""
         if self.paid_listener is not None:
             await self.paid_listener(request, image)
+
+    async def estimate(self, request: ImageRequest) -> CostEstimate | None:
+        """What drawing ``request`` would cost and take, with no paid call; ``None``: unknown.
+
+        By default: free for a provider that needs no key; else ``price_per_image`` from the
+        config; else unknown. Override it to add the service's own price list.
+        """
+        from storyframe.cost import CostEstimate, free
+
+        if not self.needs_key:
+            return free(1, 0.1)
+        price = self.config.price_per_image
+        if price is None:
+            return None
+        return CostEstimate(
+            low=price,
+            high=price,
+            requests=1,
+            seconds_low=3.0,
+            seconds_high=30.0,
+            basis="configured price",
+        )
+
+    def priced(self, image: GeneratedImage) -> GeneratedImage:
+        """``image`` with a cost: the service's, else the configured price, else 0 if free.
+
+        Left ``None`` (unknown) when none of these is known.
+        """
+        if image.cost is None:
+            if not self.needs_key:
+                image.cost = 0.0
+            elif self.config.price_per_image is not None:
+                image.cost = self.config.price_per_image
+        return image
 
     async def recover(self, request: ImageRequest) -> GeneratedImage | None:
         """Find the work already submitted under ``request.handle``.
@@ -364,7 +436,7 @@ class ImageProvider(Provider):
                     return error
                 if not image.elapsed:
                     image.elapsed = round(time.perf_counter() - started, 3)
-                return image
+                return self.priced(image)
 
         return list(await asyncio.gather(*(one(r) for r in requests)))
 

@@ -203,7 +203,9 @@ async def test_limits_come_from_models_then_the_cache(
     await provider.aclose()
     assert (limits.context_length, limits.max_output, limits.source) == (16_385, 4096, "service")
     cached = json.loads(cache_path().read_text())
-    assert cached[emulator.base_url]["models"]["openai/gpt-3.5-turbo"] == [16_385, 4096]
+    assert cached[emulator.base_url]["models"]["openai/gpt-3.5-turbo"] == [
+        16_385, 4096, 0.0000005, 0.0000015  # limits, then USD per prompt and answer token
+    ]  # fmt: skip
     again = build(emulator, model="openai/gpt-3.5-turbo")
     assert (await again.limits()).source == "cache"
     await again.aclose()

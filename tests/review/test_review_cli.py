@@ -118,7 +118,7 @@ def test_reject_then_images_scene_says_why_then_approve_draws(tmp_path: Path) ->
     assert manifest(out)["scenes"][1]["status"] == "pending"
 
     result = invoke("images", out)
-    assert result.stdout.startswith("1 of 3 scenes drawn, 2 not approved.")
+    assert result.stdout.startswith("1 of 3 scenes drawn, 2 not approved;")
 
     result = invoke("approve", out, "2")
     assert "Scene 2 is approved." in result.stdout and "storyframe images" in result.stdout

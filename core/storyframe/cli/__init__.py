@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from storyframe.cli import export, info, install, keys, projects, review
 from storyframe.cli.base import (
+    EXIT_BUDGET,
     EXIT_DEGRADED,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -29,6 +30,7 @@ def main() -> None:
 
 
 __all__ = [
+    "EXIT_BUDGET",
     "EXIT_DEGRADED",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",

@@ -24,6 +24,8 @@ EXIT_USAGE = 2
 EXIT_PROJECT = 3
 EXIT_PARTIAL = 4
 EXIT_DEGRADED = 5
+EXIT_BUDGET = 6
+"""``--max-cost`` stopped the run: what was drawn is saved, the rest is left to draw."""
 EXIT_INTERRUPTED = 130
 
 T = TypeVar("T")

@@ -20,6 +20,7 @@ from storyframe.cli.base import (
     run_sync,
     state_of,
 )
+from storyframe.cli.costs import dry_run_option, max_cost_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -171,8 +172,15 @@ def _prepare(state: State, options: dict[str, Any]) -> Prepared:
     return Prepared(config, registry, story, settings, Project(folder))
 
 
-def _finish(summary: Any, *, as_json: bool, quiet: bool, asked: tuple[int, ...] = ()) -> None:
-    """Print the summary; exit 4 when scenes failed, 5 when fallbacks did work (degraded)."""
+def _finish(
+    summary: Any,
+    *,
+    as_json: bool,
+    quiet: bool,
+    asked: tuple[int, ...] = (),
+) -> None:
+    """Print the summary; exit 6 when the budget stopped it, 4 when scenes failed, 5 when
+    fallbacks did work (degraded)."""
     unapproved = sorted(summary.unapproved)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
@@ -188,10 +196,10 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool, asked: tuple[int, ...] 
 
         if summary.recovered:
             line += f" ({len(summary.recovered)} recovered, paid for in an earlier run)"
-        if summary.cost:
-            line += f", cost ${summary.cost:.4f}"
-            if summary.text_cost:
-                line += f" (text ${summary.text_cost:.4f})"
+        if summary.held:
+            line += f", {len(summary.held)} left by the budget"
+        if summary.cost_text:
+            line += f"; {summary.cost_text}"
         click.echo(f"{line}. Storyboard: {summary.project / 'index.html'}")
     refused = [n for n in unapproved if n in asked]
     if refused:
@@ -203,6 +211,12 @@ def _finish(summary: Any, *, as_json: bool, quiet: bool, asked: tuple[int, ...] 
             "first.",
             err=True,
         )
+    if summary.held:
+        from storyframe.cli.costs import budget_stop
+
+        for number, error in sorted(summary.failed.items()):
+            click.echo(f"Error: scene {number} failed: {error}", err=True)
+        budget_stop(summary)
     if summary.failed:
         for number, error in sorted(summary.failed.items()):
             click.echo(f"Error: scene {number} failed: {error}", err=True)
@@ -231,6 +245,8 @@ _keep_fallbacks_option = click.option(
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@max_cost_option
+@dry_run_option
 @common
 @click.pass_context
 def run(ctx: click.Context, /, **options: Any) -> None:
@@ -238,24 +254,44 @@ def run(ctx: click.Context, /, **options: Any) -> None:
 
     Re-running the same command resumes: finished scenes are kept and cost nothing.
     """
+    from storyframe.cli import costs
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
 
     state = state_of(ctx)
     config, registry, story, settings, project = _prepare(state, options)
+    max_cost = options.get("max_cost")
+    if options["dry_run"]:
+        plan = run_sync(
+            costs.plan_story(
+                config, registry, story, settings, project,
+                draw=True, force=options["force"], max_cost=max_cost,
+            )
+        )  # fmt: skip
+        costs.print_plan(plan, as_json=options["as_json"])
+        return
     reporter = make_reporter(quiet=options["quiet"] or options["as_json"])
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
 
     async def go() -> Any:
+        budget = None
+        if max_cost is not None:
+            budget = await _text_budget(registry, settings, story, project, max_cost, options)
+        text_before = project.load().text_usage.cost if project.exists() else 0.0
         board = await pipeline.write_scenes(story, project, settings, force=options["force"])
+        if budget is not None:
+            budget.charge(max(0.0, board.text_usage.cost - text_before))
         summary = await pipeline.draw(
             project,
             board,
             concurrency=options.get("concurrency"),
             redraw=options["force"],
             keep_fallbacks=options["keep_fallbacks"],
+            budget=budget,
         )
         summary.text_cost = board.text_usage.cost
+        if summary.spent is not None and budget is not None:
+            summary.spent = round(budget.spent, 8)
         return summary
 
     try:
@@ -266,11 +302,37 @@ def run(ctx: click.Context, /, **options: Any) -> None:
     _finish(summary, as_json=options["as_json"], quiet=options["quiet"])
 
 
+async def _text_budget(
+    registry: Any, settings: Any, story: Any, project: Any, max_cost: float, options: Any
+) -> Any:
+    """The run's :class:`~storyframe.cost.Budget`, after checking that writing the scenes fits
+    it (a resumed project has them already and spends nothing on text)."""
+    from storyframe.cli import costs
+    from storyframe.cost import Budget, BudgetExceeded
+
+    budget = Budget(max_cost)
+    if not options["force"] and costs._existing(project, story) is not None:
+        return budget
+    count = settings.scenes if isinstance(settings.scenes, int) else 12
+    stage = await costs.text_estimate(registry, settings, story, count)
+    slot = next((s for s in registry.text_slots(settings.text_providers) if s.configured), None)
+    why = costs.text_within_budget(stage.estimate, budget, paid=bool(slot and slot.cls.needs_key))
+    if why is not None:
+        raise BudgetExceeded(
+            f"--max-cost {max_cost:g}: {why}; nothing was sent.",
+            provider=stage.provider,
+            code="budget",
+            hint="Run with --dry-run to see the plan, then give a larger --max-cost.",
+        )
+    return budget
+
+
 @cli.command()
 @story_options
 @click.option(
     "--image-provider", "image_provider", help="Image providers the project will use later."
 )
+@dry_run_option
 @common
 @click.pass_context
 def scenes(ctx: click.Context, /, **options: Any) -> None:
@@ -284,6 +346,17 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 
     state = state_of(ctx)
     config, registry, story, settings, project = _prepare(state, options)
+    if options["dry_run"]:
+        from storyframe.cli import costs
+
+        plan = run_sync(
+            costs.plan_story(
+                config, registry, story, settings, project,
+                draw=False, force=options["force"], max_cost=None,
+            )
+        )  # fmt: skip
+        costs.print_plan(plan, as_json=options["as_json"])
+        return
     reporter = make_reporter(quiet=options["quiet"] or options["as_json"])
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:
@@ -342,6 +415,8 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@max_cost_option
+@dry_run_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @common
@@ -354,6 +429,8 @@ def images(
     image_provider: str | None,
     concurrency: int | None,
     keep_fallbacks: bool,
+    max_cost: float | None,
+    dry_run: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -371,6 +448,19 @@ def images(
         registry.image_slots(chain, origin="--image-provider")
     project = Project(project_dir)
     board = project.load()
+    if dry_run:
+        from storyframe.cli import costs
+
+        plan = run_sync(
+            costs.plan_images(
+                config, registry, project, board, chain,
+                only=scene_numbers, redraw=force, concurrency=concurrency, max_cost=max_cost,
+            )
+        )  # fmt: skip
+        costs.print_plan(plan, as_json=as_json)
+        return
+    from storyframe.cost import Budget
+
     reporter = make_reporter(quiet=quiet or as_json)
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:
@@ -384,6 +474,7 @@ def images(
                     image_providers=chain,
                     concurrency=concurrency,
                     keep_fallbacks=keep_fallbacks,
+                    budget=Budget(max_cost) if max_cost is not None else None,
                 ),
                 grace=config.run.interrupt_grace,
             )

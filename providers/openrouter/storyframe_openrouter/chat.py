@@ -49,20 +49,34 @@ def has_text(completion: Completion) -> bool:
     return bool(completion.content.strip())
 
 
-def usage_of(payload: dict[str, Any]) -> Usage:
-    """One call's :class:`~storyframe.models.Usage` from a response's ``usage`` object."""
+def usage_of(payload: dict[str, Any], price_per_1k: float | None = None) -> Usage:
+    """One call's :class:`~storyframe.models.Usage` from a response's ``usage`` object.
+
+    Without a ``cost`` figure, the cost is the tokens at ``price_per_1k`` (USD per 1,000
+    tokens) if given, else unknown: 0 with ``unpriced`` 1.
+    """
     raw = payload.get("usage")
     raw = raw if isinstance(raw, dict) else {}
 
-    def number(key: str) -> float:
+    def number(key: str) -> float | None:
         value = raw.get(key)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+        return (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
 
+    prompt, answer, cost = (number(k) or 0 for k in ("prompt_tokens", "completion_tokens", "cost"))
+    unpriced = 0
+    if number("cost") is None:
+        if price_per_1k is None:
+            unpriced = 1
+        else:
+            cost = round((prompt + answer) * price_per_1k / 1000, 10)
     return Usage(
         calls=1,
-        prompt_tokens=int(number("prompt_tokens")),
-        completion_tokens=int(number("completion_tokens")),
-        cost=number("cost"),
+        prompt_tokens=int(prompt),
+        completion_tokens=int(answer),
+        cost=cost,
+        unpriced=unpriced,
     )
 
 
@@ -173,7 +187,7 @@ class ChatClient:
             raise Transient(error.message, provider=self.provider, code="bad_json") from None
         if not isinstance(payload, dict):
             raise Transient("answer is not a JSON object", provider=self.provider, code="bad_json")
-        usage = usage_of(payload)
+        usage = usage_of(payload, self.config.price_per_1k_tokens)
         self.usage.add(usage)
         failure = error_in_payload(
             payload, provider=self.provider, config=self.config, headers=response.headers

@@ -28,7 +28,8 @@ DEFAULT_CONTEXT = 32_000
 """The context assumed for a model nobody could tell us about."""
 DEFAULT_OUTPUT = 4096
 """The answer length assumed for a model nobody could tell us about."""
-CACHE_NAME = "openrouter-models.json"
+CACHE_NAME = "openrouter-models-v2.json"
+"""v2 entries add the prices: [context, max output, prompt price, answer price]."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ def cache_path() -> Path:
     return Path(user_cache_dir("storyframe")) / CACHE_NAME
 
 
-def parse_models(payload: Any) -> dict[str, list[int | None]]:
-    """``{model id: [context_length, max_completion_tokens]}`` from a ``GET /models`` body."""
-    out: dict[str, list[int | None]] = {}
+def parse_models(payload: Any) -> dict[str, list[Any]]:
+    """``{model id: [context_length, max_completion_tokens, prompt price, completion price]}``
+    from a ``GET /models`` body (prices in USD per token, ``None`` when not given)."""
+    out: dict[str, list[Any]] = {}
     data = payload.get("data") if isinstance(payload, dict) else None
     for item in data if isinstance(data, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
@@ -61,12 +63,28 @@ def parse_models(payload: Any) -> dict[str, list[int | None]]:
         top = item.get("top_provider")
         top = top if isinstance(top, dict) else {}
         context = _int(top.get("context_length")) or _int(item.get("context_length"))
-        out[item["id"]] = [context, _int(top.get("max_completion_tokens"))]
+        pricing = item.get("pricing")
+        pricing = pricing if isinstance(pricing, dict) else {}
+        out[item["id"]] = [
+            context,
+            _int(top.get("max_completion_tokens")),
+            _price(pricing.get("prompt")),
+            _price(pricing.get("completion")),
+        ]
     return out
 
 
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _price(value: Any) -> float | None:
+    """A ``pricing`` value (a string of USD per token) as a float; ``None`` if unusable."""
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return None
+    return price if price >= 0 else None  # -1 marks a router's variable price
 
 
 def _read_cache(path: Path, base_url: str) -> tuple[float, dict[str, Any]] | None:
@@ -94,29 +112,42 @@ def _write_cache(path: Path, base_url: str, models: dict[str, Any]) -> None:
         log.info("openrouter: cannot write %s: %s", path, error)
 
 
+async def catalogue(
+    chat: ChatClient, config: OpenRouterConfig, *, path: Path | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """The parsed ``GET /models`` (fresh cache, else the service, else a stale cache) and
+    where it came from. ``GET /models`` is free and needs no key."""
+    path = path or cache_path()
+    cached = _read_cache(path, config.base_url)
+    if cached is not None and time.time() - cached[0] < config.models_cache_ttl:
+        return cached[1], "cache"
+    try:
+        response = await chat.http.request(
+            "GET", "models", retry=False, timeout=min(config.timeout, 30.0)
+        )
+        models = parse_models(response.json(provider=chat.provider))
+        _write_cache(path, config.base_url, models)
+        return models, "service"
+    except StoryframeError as error:
+        log.info("openrouter: GET /models failed (%s)", error.one_line())
+        if cached is not None:
+            return cached[1], "stale cache"
+    return None, "default"
+
+
+def _entry(models: dict[str, Any] | None, model: str) -> list[Any]:
+    entry = (models or {}).get(model)
+    return [*entry, None, None, None, None][:4] if isinstance(entry, list) else [None] * 4
+
+
 async def model_limits(
     chat: ChatClient, config: OpenRouterConfig, *, path: Path | None = None
 ) -> ModelLimits:
     """The limits of ``config.model``: config overrides, else the (cached) catalogue."""
     if config.context_length and config.max_output_tokens:
         return ModelLimits(config.context_length, config.max_output_tokens, "config")
-    path = path or cache_path()
-    cached = _read_cache(path, config.base_url)
-    models, source = None, "default"
-    if cached is not None and time.time() - cached[0] < config.models_cache_ttl:
-        models, source = cached[1], "cache"
-    else:
-        try:
-            response = await chat.http.request(
-                "GET", "models", retry=False, timeout=min(config.timeout, 30.0)
-            )
-            models, source = parse_models(response.json(provider=chat.provider)), "service"
-            _write_cache(path, config.base_url, models)
-        except StoryframeError as error:
-            log.info("openrouter: GET /models failed (%s)", error.one_line())
-            if cached is not None:
-                models, source = cached[1], "stale cache"
-    context, output = (models or {}).get(config.model) or [None, None]
+    models, source = await catalogue(chat, config, path=path)
+    context, output = _entry(models, config.model)[:2]
     if context is None and source != "default":
         log.info("openrouter: %s not in the model list; assuming defaults", config.model)
         source = "default"
@@ -125,3 +156,15 @@ async def model_limits(
         config.max_output_tokens or output or min(DEFAULT_OUTPUT, (context or DEFAULT_CONTEXT)),
         "config" if config.context_length or config.max_output_tokens else source,
     )
+
+
+async def model_prices(
+    chat: ChatClient, config: OpenRouterConfig, *, path: Path | None = None
+) -> tuple[float, float] | None:
+    """USD per prompt token and per answer token of ``config.model`` from the catalogue, or
+    ``None`` when it does not say."""
+    models, _ = await catalogue(chat, config, path=path)
+    prompt, answer = _entry(models, config.model)[2:]
+    if prompt is None or answer is None:
+        return None
+    return float(prompt), float(answer)

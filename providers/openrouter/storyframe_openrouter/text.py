@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import SecretStr
 
@@ -35,6 +35,9 @@ from storyframe_openrouter.schema import (
     response_format,
     strict_schema,
 )
+
+if TYPE_CHECKING:
+    from storyframe.cost import CostEstimate
 
 log = logging.getLogger("storyframe.openrouter")
 
@@ -143,6 +146,13 @@ class OpenRouterTextProvider(TextProvider):
             body, f"enhance scene {scene.number}", accept=lambda c: bool(clean_prompt(c.content))
         )
         return bound(clean_prompt(completion.content), limit)
+
+    async def estimate(self, story: str, scenes: int) -> CostEstimate | None:
+        """The tokens the run will use at the model's prices (``GET /models``, free, cached),
+        or at ``price_per_1k_tokens``; no paid call. See :mod:`storyframe_openrouter.costs`."""
+        from storyframe_openrouter.costs import estimate
+
+        return await estimate(self, story, scenes)
 
     async def check(self) -> CheckResult:
         """Validate the key with ``GET /key`` and report the credit left. Never raises."""

@@ -38,6 +38,7 @@ from storyframe_runware.tasks import (
 )
 
 if TYPE_CHECKING:
+    from storyframe.cost import CostEstimate
     from storyframe.http import HttpClient
     from storyframe_runware.polling import Poller
 
@@ -401,7 +402,7 @@ class RunwareImageProvider(ImageProvider):
             raise BadResponse("the result has no imageURL", provider=self.name)
         seed = item.get("seed", task.get("seed"))
         cost = item.get("cost")
-        return GeneratedImage(
+        image = GeneratedImage(
             scene_number=scene_number,
             provider=self.name,
             model=str(task.get("model") or self.settings.model),
@@ -415,6 +416,18 @@ class RunwareImageProvider(ImageProvider):
             width=task.get("width"),
             height=task.get("height"),
         )
+        return self.priced(image)  # the configured price when Runware reports no cost
+
+    async def estimate(self, request: ImageRequest) -> CostEstimate | None:
+        """One image's cost from ``price_per_image`` or Runware's list price (no call made)."""
+        from storyframe_runware.pricing import estimate
+        from storyframe_runware.tasks import snap_size
+
+        settings = self.settings
+        width, height = snap_size(
+            settings.width or request.width, settings.height or request.height
+        )
+        return estimate(settings.model, width, height, settings.price_per_image)
 
     def _not_configured(self) -> NotConfigured:
         return NotConfigured(
