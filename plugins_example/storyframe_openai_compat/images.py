@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 from storyframe.errors import BadResponse, ProviderError
-from storyframe.http import HttpClient
 from storyframe.models import GeneratedImage, ImageRequest
 from storyframe.providers import BaseURL, CheckResult, ImageProvider, Provider, ProviderConfig
 
@@ -33,6 +32,8 @@ class OpenAIService(Provider):
         # The key storyframe found in OPENAI_API_KEY, else the variable a `key_env` setting names.
         key = api_key.get_secret_value() if api_key else os.getenv(self.config.key_env or "", "")
         auth = {"Authorization": f"Bearer {key}"} if key else {}
+        from storyframe.http import HttpClient  # aiohttp loads when a provider is built
+
         self.http = HttpClient(self.name, self.config, base_url=self.config.base_url, headers=auth)
 
     async def check(self) -> CheckResult:
