@@ -46,6 +46,14 @@ class Character(_Model):
     look: str = ""
     mentions: int = Field(default=0, ge=0)
     aliases: list[str] = Field(default_factory=list)
+    age: str = ""
+    build: str = ""
+    hair: str = ""
+    face: str = ""
+    clothes: str = ""
+    colours: str = ""
+    species: str = ""
+    """For animals and other non-humans ("fox", "dragon"); empty for people."""
 
 
 class StoryAnalysis(_Model):
@@ -141,12 +149,30 @@ class ImageRequest(_Model):
     seed: int = Field(ge=0)
     style: Style
     params: dict[str, Any] = Field(default_factory=dict)
+    references: list[ReferenceImage] = Field(default_factory=list)
+    """Reference sheets of the characters present, most important first; a provider sends at
+    most :meth:`ImageProvider.max_references` of them and names those it sent in
+    ``GeneratedImage.references``."""
     handle: str | None = None
     """The idempotency key of this piece of paid work, saved before the request is sent.
 
     Providers whose service takes a client-chosen task id (Runware's ``taskUUID``) use it, so a
     later run can ask the service for the work instead of buying it again.
     """
+
+
+class ReferenceImage(_Model):
+    """A character's reference sheet, carried by the image requests of the scenes it is in.
+
+    ``path`` is the sheet's image file; ``uploads`` maps a provider name to the id the service
+    gave the uploaded sheet (Runware's ``imageUUID``), so a sheet is uploaded once per provider.
+    """
+
+    name: str
+    path: Path
+    media_type: str = "image/png"
+    sha256: str = ""
+    uploads: dict[str, str] = Field(default_factory=dict)
 
 
 class GeneratedImage(_Model):
@@ -170,6 +196,8 @@ class GeneratedImage(_Model):
     task_id: str | None = None
     width: int | None = None
     height: int | None = None
+    references: list[str] = Field(default_factory=list)
+    """The characters whose reference sheets were sent with the request, in the order sent."""
 
 
 class Usage(_Model):
@@ -262,6 +290,45 @@ class SceneRecord(_Model):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     seconds: float | None = None
+    references: list[str] = Field(default_factory=list)
+    """The characters whose reference sheets the drawn image was made with."""
+    variants: list[Variant] = Field(default_factory=list)
+    """Every image drawn for the scene, in the order drawn (numbered from 1); ``image`` is the
+    chosen one."""
+
+
+class Variant(_Model):
+    """One candidate image of a scene: another take, kept when a new one is drawn."""
+
+    image: ImageFile
+    seed: int | None = None
+    prompt: str = ""
+    provider: str | None = None
+    model: str | None = None
+    cost: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CharacterSheet(_Model):
+    """A main character's reference sheet: a neutral full-figure portrait on a plain background.
+
+    Drawn once (resumable, paid work journaled like a scene's), redrawn on request; ``uploads``
+    maps a provider name to the id its service gave the uploaded sheet.
+    """
+
+    name: str
+    status: SceneStatus = "pending"
+    prompt: str = ""
+    seed: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    cost: float | None = None
+    error: str | None = None
+    image: ImageFile | None = None
+    job: PaidJob | None = None
+    task_id: str | None = None
+    uploads: dict[str, str] = Field(default_factory=dict)
+    finished_at: datetime | None = None
 
 
 class StoryInfo(_Model):
@@ -316,6 +383,8 @@ class Storyboard(_Model):
     text_calls: list[TextCall] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     scenes: list[SceneRecord] = Field(default_factory=list)
+    sheets: list[CharacterSheet] = Field(default_factory=list)
+    """Reference sheets of the main characters (``storyframe characters``), most important first."""
     _positions: dict[int, int] = PrivateAttr(default_factory=dict)
     stage_costs: dict[str, StageCost] = Field(default_factory=dict)
     """Cost and time per stage (``text``, ``images``); see :mod:`storyframe.cost`."""
@@ -343,11 +412,13 @@ class Storyboard(_Model):
 __all__ = [
     "SCHEMA_VERSION",
     "Character",
+    "CharacterSheet",
     "Fallback",
     "GeneratedImage",
     "ImageFile",
     "ImageRequest",
     "PaidJob",
+    "ReferenceImage",
     "RunSettings",
     "Scene",
     "SceneCount",
@@ -360,4 +431,5 @@ __all__ = [
     "Style",
     "TextCall",
     "Usage",
+    "Variant",
 ]

@@ -34,6 +34,7 @@ from storyframe.errors import BadResponse, ProviderError
 from storyframe.models import (
     GeneratedImage,
     ImageRequest,
+    ReferenceImage,
     Scene,
     StoryAnalysis,
     Style,
@@ -144,6 +145,14 @@ class Capabilities(BaseModel):
     exact_size: bool = True
     """Whether images come out at exactly the requested width and height (False when the
     service only takes an aspect ratio, say)."""
+    references: int = 0
+    """The most reference images one request can carry (0: character looks go as text only);
+    a provider whose limit depends on its model overrides :meth:`ImageProvider.max_references`."""
+    reference_mechanism: str = ""
+    """How references reach the service, for people: ``"referenceImages"``, ``"ipAdapters"``,
+    ``"image content parts"``..."""
+    uploads: bool = False
+    """Whether :meth:`ImageProvider.upload_reference` keeps a sheet at the service for reuse."""
 
     def summary(self) -> str:
         """A short human-readable list, for tables."""
@@ -374,6 +383,25 @@ class ImageProvider(Provider):
             elif self.config.price_per_image is not None:
                 image.cost = self.config.price_per_image
         return image
+
+    def max_references(self) -> int:
+        """The most reference images one request to this provider's model can carry.
+
+        ``capabilities.references`` by default; a provider whose limit depends on the configured
+        model (Runware: FLUX.1 Kontext 2, ACE++ 1, most models none) overrides it. A request's
+        ``references`` are most important first: send the first ``max_references()`` of them.
+        """
+        return self.capabilities.references
+
+    async def upload_reference(self, reference: ReferenceImage) -> str | None:
+        """Keep a reference sheet at the service and return the id to refer to it by.
+
+        Called by storyframe once per sheet and provider when ``capabilities.uploads`` is set;
+        the id is saved in the manifest (``CharacterSheet.uploads``) before any request uses it
+        and reaches later requests as ``reference.uploads[self.name]``, so a sheet is never
+        uploaded twice, even across runs. ``None``: send the sheet inline each time.
+        """
+        return None
 
     async def recover(self, request: ImageRequest) -> GeneratedImage | None:
         """Find the work already submitted under ``request.handle``.
