@@ -23,10 +23,13 @@ pytest_plugins = ["storyframe.testing.plugin", "pytester"]
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
-    """Each test sees only the bundled plugins, no API keys and an empty user config dir."""
+    """Each test sees only the bundled plugins, no API keys, an empty user config dir and an
+    empty cache dir."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.delenv("STORYFRAME_NO_CACHE", raising=False)
     monkeypatch.setenv("STORYFRAME_LOAD_PLUGINS", "storyframe")
     monkeypatch.delenv("STORYFRAME_STRICT_PLUGINS", raising=False)
     monkeypatch.delenv("STORYFRAME_CONFIG", raising=False)

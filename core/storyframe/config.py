@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
 )
 
+from storyframe.configfile import CONFIG_ENV, CONFIG_NAME, find_config, user_config_path
 from storyframe.errors import ConfigError
 from storyframe.models import SceneCount, Style
 from storyframe.providers import Provider, ProviderConfig
@@ -39,8 +40,6 @@ from storyframe.secrets import register_secret
 if TYPE_CHECKING:
     from storyframe.keys import KeyStore
 
-CONFIG_NAME = "storyframe.toml"
-CONFIG_ENV = "STORYFRAME_CONFIG"
 INSTANCE_KEYS = ("use", "key_env")
 """Keys of ``[providers.NAME]`` that storyframe reads itself; the rest go to the class's model."""
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -219,27 +218,6 @@ class Config(_Section):
             except ValidationError as error:
                 raise _config_error(error, self.origin(), prefix=("styles", name)) from None
         return styles
-
-
-def user_config_path() -> Path:
-    """``storyframe.toml`` in the user config directory."""
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("storyframe")) / CONFIG_NAME
-
-
-def find_config(explicit: Path | None = None) -> Path | None:
-    """The config file to use, or ``None`` for the defaults."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        return Path(from_env)
-    local = Path.cwd() / CONFIG_NAME
-    if local.is_file():
-        return local
-    user = user_config_path()
-    return user if user.is_file() else None
 
 
 def load_config(explicit: Path | None = None) -> Config:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from storyframe import hookspecs
+from storyframe import hookspecs, infocache
 from storyframe.errors import PluginError
 
 if TYPE_CHECKING:
@@ -195,6 +195,10 @@ class PluginHost:
         self._current: PluginInfo | None = None
         self._added: list[str] = []
         self._started = 0.0
+        self.warnings: list[str] = []
+        """The warnings printed while loading (kept with the plugin cache, to print again)."""
+        self.cache_fingerprint: list[Any] | None = None
+        """The installation's fingerprint, taken before loading, if the cache is in use."""
         if self.trace:
             self.pm.add_hookcall_monitoring(self._trace_before, self._trace_after)
 
@@ -222,6 +226,8 @@ class PluginHost:
         )
         allowed = self._allowed()
         installed = sorted(entry_points(ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        if infocache.enabled():  # before anything loads: an edit from now on is seen next time
+            self.cache_fingerprint = infocache.fingerprint(installed)
         matched: set[str] = set()
         for entry_point in installed:
             distribution, version = entry_point.distribution, entry_point.version
@@ -268,7 +274,11 @@ class PluginHost:
         self.errors.append(message)
         if self.strict:
             raise PluginError(message, hint="Check the spelling in " + LOAD_ENV + ".")
-        print(f"storyframe: warning: {message}", file=sys.stderr)
+        self._warn(f"storyframe: warning: {message}")
+
+    def _warn(self, line: str) -> None:
+        self.warnings.append(line)
+        print(line, file=sys.stderr)
 
     def _fail(self, info: PluginInfo, what: str, error: BaseException) -> None:
         """Report a failing plugin and unregister it whole (or raise, in strict mode)."""
@@ -280,7 +290,7 @@ class PluginHost:
         self._discard(info)
         if self.strict:
             raise PluginError(message, hint=f"Unset {STRICT_ENV} to skip broken plugins.")
-        print(f"storyframe: warning: {message}; the plugin is skipped", file=sys.stderr)
+        self._warn(f"storyframe: warning: {message}; the plugin is skipped")
 
     def _discard(self, info: PluginInfo) -> None:
         """Forget everything ``info``'s plugin registered, and the plugin itself."""
@@ -387,6 +397,8 @@ class PluginHost:
                 except Exception as error:
                     self._fail(info, f"hook {hook_name} raised", error)
         self._current = None
+        if not self._commands_added:  # else a register_commands failure would be cached too
+            infocache.save_plugins(self)
 
     def _check_provider(self, cls: Any, base: type[Provider], table: dict[str, Any]) -> str:
         if not (isinstance(cls, type) and issubclass(cls, base)):
