@@ -125,7 +125,7 @@ def test_installing_a_plugin_is_seen_at_once(
     assert_cached_like_uncached(monkeypatch, "providers", "--json")
     distribution, _ = make_plugin(TEXT_PROVIDER.format(provider="late"))
     monkeypatch.setenv(plugins.LOAD_ENV, f"storyframe,{distribution}")
-    code, out, _, cached = run("providers", "--json")
+    _code, out, _, cached = run("providers", "--json")
     assert not cached and "late" in {row["name"] for row in json.loads(out)}
 
 
@@ -150,7 +150,7 @@ def test_editing_removing_and_upgrading_a_plugin_are_seen_at_once(
     shutil.rmtree(info)
     module.unlink()
     sys.modules.pop(module.stem, None)
-    code, out, err, cached = run("providers")
+    _code, out, err, cached = run("providers")
     assert not cached and "echo" not in out
     assert f"{plugins.LOAD_ENV} names '{plugin_dist}'" in err
 
@@ -168,7 +168,7 @@ def test_a_plugin_that_fails_to_load_is_still_reported(
     monkeypatch.setenv(plugins.LOAD_ENV, f"storyframe,{broken}")
     for args in COMMANDS:
         assert_cached_like_uncached(monkeypatch, *args)
-    code, out, err, cached = run("plugins")
+    _code, out, err, cached = run("plugins")
     assert cached and f"plugin {name!r} ({broken}) failed to load" in err
     assert "ModuleNotFoundError" in next(p for p in json.loads(out) if p["name"] == name)["error"]
 
@@ -259,7 +259,7 @@ def test_what_the_normal_path_refuses_is_refused_the_same(
 def test_a_config_edit_is_seen_at_once(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert_cached_like_uncached(monkeypatch, "styles")
     config.write_text(config.read_text() + '\n[styles.pale]\nprompt_suffix = "pale"\n')
-    code, out, _, cached = run("styles")
+    _code, out, _, cached = run("styles")
     assert not cached and "pale" in out
     config.write_text("[run]\nscenes = 'many'\n")
     assert run("styles")[0] != 0
