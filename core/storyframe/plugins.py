@@ -11,6 +11,9 @@ plugins); everything else, the bundled OpenRouter and Runware providers included
   it registered (providers, styles, commands) remains.
 - ``STORYFRAME_TRACE_PLUGINS=1``: every hook call is printed on stderr with the implementation
   it runs, what it registered or raised, and how long it took.
+
+What the plugins registered is written to the plugin cache (:mod:`storyframe.infocache`) once
+they are collected, for the listing commands to answer from without loading them.
 """
 
 from __future__ import annotations
