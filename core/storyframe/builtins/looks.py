@@ -250,7 +250,7 @@ def _alone(
     }
     colours = found.best("colours", 3)
     said = " ".join(fields.values()).lower()
-    extra = [c for c in COLOURS if re.search(rf"\b{c}\b", said)]
+    extra = re.findall(rf"\b(?:{'|'.join(sorted(COLOURS))})\b", said)  # in the order said
     fields["colours"] = ", ".join(c for c in dict.fromkeys([*colours.split(", "), *extra]) if c)
     return fields
 
