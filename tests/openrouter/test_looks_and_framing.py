@@ -227,3 +227,8 @@ async def test_a_long_story_merges_the_look_across_chunks(
     assert (lead.age, lead.build) == ("about sixteen", "slender")
     assert lead.clothes == "plain wool dress of the 1860s" and lead.species == ""
     assert all(s.shot in SHOTS and s.camera in CAMERAS for s in scenes)
+
+
+def test_an_enhanced_prompt_keeps_framing_the_scene_does_not_set() -> None:
+    kept = settle_framing("A fox at the gate, low angle, wide shot", "medium", "", fill=False)
+    assert kept == ("A fox at the gate, low angle", "medium", "")

@@ -129,6 +129,11 @@ def enhance_messages(
     where = ", ".join(part for part in (scene.place, scene.time_of_day) if part)
     if where:
         context.append(f"Setting: {where}")
+    framing = ", ".join(
+        part for part in (f"{scene.shot} shot" if scene.shot else "", scene.camera) if part
+    )
+    if framing:
+        context.append(f"Framing (added separately; do not repeat it): {framing}")
     context.append(f"Scene {scene.number}: {scene.title}. {scene.description}")
     context.append(f"Current image prompt: {scene.image_prompt}")
     style_note = f"'{style.name}'" + (f" ({style.description})" if style.description else "")

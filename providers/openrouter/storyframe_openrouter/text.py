@@ -147,7 +147,12 @@ class OpenRouterTextProvider(TextProvider):
         completion = await self.complete(
             body, f"enhance scene {scene.number}", accept=lambda c: bool(clean_prompt(c.content))
         )
-        return bound(clean_prompt(completion.content), limit)
+        from storyframe_openrouter.validate import settle_framing
+
+        text = bound(clean_prompt(completion.content), limit)
+        # The scene's shot and camera go in front of the prompt: a framing term the rewrite
+        # ends (or opens) with would say it twice, or contradict it.
+        return settle_framing(text, scene.shot, scene.camera, fill=False)[0]
 
     async def estimate(self, story: str, scenes: int) -> CostEstimate | None:
         """The tokens the run will use at the model's prices (``GET /models``, free, cached),

@@ -77,21 +77,28 @@ def _framing_term(part: str) -> tuple[str, str] | None:
     return None
 
 
-def settle_framing(prompt: str, shot: str, camera: str) -> tuple[str, str, str]:
+def settle_framing(
+    prompt: str, shot: str, camera: str, *, fill: bool = True
+) -> tuple[str, str, str]:
     """The prompt without the framing terms that open or close it, and the shot and camera.
 
     Models often end an image prompt with ", medium shot" although the scene's ``shot`` says
     the framing: the image prompt would then carry it twice (or two different ones), since
     :func:`storyframe.prompts.framing` puts the fields in front. A term fills an empty field;
-    a field already set wins. Terms inside a sentence ("a close-up of her hand") stay.
+    a field already set wins. Terms inside a sentence ("a close-up of her hand") stay. With
+    ``fill=False`` a term whose field is unset stays in the prompt (the fields are not changed).
     """
     text = prompt.strip().rstrip(".")
     pieces = _PARTS.split(text)  # parts at even indices, their separators between
     found = {"shot": shot, "camera": camera}
     while len(pieces) > 1 and (term := _framing_term(pieces[-1])) is not None:
+        if not fill and not found[term[0]]:
+            break
         found[term[0]] = found[term[0]] or term[1]
         del pieces[-2:]
     while len(pieces) > 1 and (term := _framing_term(pieces[0])) is not None:
+        if not fill and not found[term[0]]:
+            break
         found[term[0]] = found[term[0]] or term[1]
         del pieces[:2]
     kept = "".join(pieces)
