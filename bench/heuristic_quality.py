@@ -3,10 +3,13 @@
 Runs the provider (public API only) on every shared story and prints: how many image prompts
 start with a pronoun (as a whole or after a colon) or carry speech (quote marks, a speech verb,
 first or second person), their length, whether each says who, where, what happens, the light
-and a shot size; where the first and last scenes' moments fall (each prompt is matched to the
-sentence of its own scene it shares most words with); whether the sentence whose narration has
-the strongest turning-point cues is shown; how many titles name an event; and the precision and
-recall of the characters against the hand-labelled casts in ``tests/heuristic/cast_labels.json``.
+and a shot size (the shot in the prompt sent, where the scene's shot goes in front; framing
+words count neither as prompt words nor as an action); where the first and last scenes' moments
+fall (each prompt is matched to the sentence of its own scene it shares most words with);
+whether the sentence whose narration has the strongest turning-point cues is shown; how many
+titles name an event; how many characters have a look, and a look field (age, hair, ...); and
+the precision and recall of the characters against the hand-labelled casts in
+``tests/heuristic/cast_labels.json``.
 Run it with::
 
     python bench/heuristic_quality.py [--tales 6] [--novels 12] [--show 0]
@@ -28,6 +31,8 @@ from storyframe.builtins.heuristic import HeuristicTextProvider
 from storyframe.builtins.lexicon import ACTION_VERBS, COMMON_VERBS, STOPWORDS, word_set
 from storyframe.builtins.textsplit import WORD_RE, prepare, strip_speech
 from storyframe.models import Scene, StoryAnalysis
+from storyframe.prompts import LOOK_FIELDS as FIELDS
+from storyframe.prompts import scene_part
 from storyframe.styles import BUILTIN_STYLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +147,7 @@ class Tally:
         self.who = self.where = self.action = self.light = self.shot = self.complete = 0
         self.stories = self.first_ok = self.last_ok = self.turning_ok = 0
         self.titles = self.event_titles = 0
-        self.characters = self.looks = 0
+        self.characters = self.looks = self.look_fields = 0
 
 
 def scene_starts(scenes: list[Scene], units: list[str]) -> list[int]:
@@ -193,7 +198,8 @@ def measure(
         print(f"    {scene.number}. {scene.title} | {scene.image_prompt}")
     for number, scene in enumerate(scenes):
         prompt = scene.image_prompt
-        lower = prompt.lower()
+        # A framing phrase ("wide shot") counts neither as words nor as an action ("shot").
+        lower = " ".join(SHOT.sub("", prompt.lower()).split())
         words = WORD_RE.findall(lower)
         tally.prompts += 1
         tally.words.append(len(words))
@@ -207,7 +213,7 @@ def measure(
             for w in words
         )
         light = bool(LIGHT.search(prompt))
-        shot = bool(SHOT.search(lower))
+        shot = bool(SHOT.search(scene_part(scene).lower()))  # the framing goes in front
         tally.who += who
         tally.where += where
         tally.action += action
@@ -229,6 +235,7 @@ def measure(
         tally.turning_ok += strongest == 0 or any(scores[i] == strongest for i in shown)
     tally.characters += len(analysis.characters)
     tally.looks += sum(1 for c in analysis.characters if c.look)
+    tally.look_fields += sum(1 for c in analysis.characters if any(map(c.__getattribute__, FIELDS)))
 
 
 def pct(part: int, whole: int) -> str:
@@ -276,6 +283,7 @@ async def main() -> None:
     print(f"strongest turning point shown        {pct(t.turning_ok, t.stories)}")
     print(f"titles naming an event               {pct(t.event_titles, t.titles)}")
     print(f"characters with a look               {pct(t.looks, t.characters)}")
+    print(f"characters with a look field         {pct(t.look_fields, t.characters)}")
     precision = correct / predicted if predicted else 0.0
     recall = found / wanted if wanted else 0.0
     print(

@@ -145,7 +145,9 @@ def test_review_flow_scenes_edit_images_redraw_render(tmp_path: Path) -> None:
     assert summary["drawn"] == [1, 3, 4]
     assert summary["unapproved"] == [2]
     board = json.loads(manifest.read_text())
-    assert board["scenes"][0]["prompt"].startswith("a golden bird on a silver branch at dawn")
+    first = board["scenes"][0]
+    framing = f"{first['scene']['shot']} shot, {first['scene']['camera']}, "
+    assert first["prompt"].startswith(f"{framing}a golden bird on a silver branch at dawn")
     assert board["scenes"][1]["status"] == "pending"
     assert "My own title" in (out / "index.html").read_text()
 

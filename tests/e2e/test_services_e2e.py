@@ -271,4 +271,10 @@ def test_enhanced_prompts_come_from_the_text_model_and_reach_the_image_model(
     for record in board["scenes"]:
         assert record["scene"]["image_prompt"].startswith("A young woman in a green cloak")
     sent = [task["positivePrompt"] for body in rw.inference_bodies() for task in body]
-    assert all(prompt.startswith("A young woman in a green cloak") for prompt in sent)
+    assert len(sent) == 3
+    for prompt in sent:
+        assert "A young woman in a green cloak" in prompt
+        # the scene's framing goes first; the rewrite's own "wide shot" does not stay with it
+        assert prompt.count(" shot") == 1, prompt
+    for record in board["scenes"]:
+        assert record["prompt"].startswith(f"{record['scene']['shot']} shot, "), record

@@ -17,6 +17,7 @@ import pytest
 from storyframe.builtins.heuristic import HeuristicTextProvider
 from storyframe.builtins.textsplit import prepare
 from storyframe.models import Scene, StoryAnalysis
+from storyframe.prompts import CAMERAS, SHOTS, compose_prompt
 from storyframe.styles import BUILTIN_STYLES
 
 from .conftest import STORIES
@@ -50,7 +51,7 @@ SPOKEN = re.compile(
     r"|we|us|thou|thee|thy|ye)\b",
     re.IGNORECASE,
 )
-SHOT = re.compile(r"\b(?:wide shot|medium shot|close-up)\b")
+SHOT = re.compile(r"\b(?:wide shot|medium shot|close-up)")
 LIGHT = re.compile(r"\b(?:light|daylight|firelight|moonlight|sun|dusk|dawn|night|evening)\b")
 
 Storyboard = dict[str, tuple[StoryAnalysis, list[Scene]]]
@@ -103,7 +104,12 @@ def test_prompts_say_who_the_light_and_a_shot_size(storyboards: Storyboard) -> N
         names = {f for c in analysis.characters for f in forms([c.name, *c.aliases])}
         for scene in scenes:
             prompt = scene.image_prompt.lower()
-            assert SHOT.search(prompt), prompt
+            # the framing is in the scene's fields, and the prompt sent says it once, in front
+            assert scene.shot in SHOTS and scene.camera in CAMERAS, scene
+            assert not SHOT.search(prompt), prompt
+            sent = compose_prompt(scene, BUILTIN_STYLES[0], analysis).lower()
+            assert len(SHOT.findall(sent)) == 1 and sent.count(scene.camera) == 1, sent
+            assert sent.startswith(f"{scene.shot} shot, {scene.camera}, "), sent
             assert LIGHT.search(prompt), prompt
             assert any(re.search(rf"\b{re.escape(n)}\b", prompt) for n in names), prompt
             assert BUILTIN_STYLES[0].prompt_suffix not in scene.image_prompt

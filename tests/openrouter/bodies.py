@@ -218,14 +218,24 @@ _LIGHT = (
 )
 
 
+SHOTS = ("wide", "close-up", "medium", "establishing", "full", "extreme close-up")
+CAMERAS = ("eye level", "low angle", "high angle", "over the shoulder", "bird's-eye")
+
+
 def make_scenes(n: int) -> list[dict[str, Any]]:
-    """``n`` valid scenes in the wire shape the provider asks for, each a different picture."""
+    """``n`` valid scenes in the wire shape the provider asks for, each a different picture.
+
+    Shot and camera come from the schema's vocabulary, as a strict model gives them; some image
+    prompts also say a framing of their own, as models often do.
+    """
     return [
         {
             "title": f"Scene {i}",
             "description": f"Something happens in part {i} of the story.",
             "image_prompt": f"Anna, a girl in a red cloak, {_ACTIONS[i % 12]} "
             f"{_PLACES[(i * 5) % 12]}, {_LIGHT[(i * 7) % 12]}",
+            "shot": SHOTS[i % len(SHOTS)],
+            "camera": CAMERAS[i % len(CAMERAS)],
             "characters": ["Anna"],
             "place": "pine forest",
             "time_of_day": "morning",
@@ -239,8 +249,15 @@ ANALYSIS: dict[str, Any] = {
     "characters": [
         {
             "name": "Anna",
-            "look": "a girl of ten, thin, freckled, red braids, red wool cloak, brown boots",
+            "look": "a girl of ten in a red wool cloak",
             "aliases": ["the girl"],
+            "species": "",
+            "age": "about ten",
+            "build": "thin",
+            "face": "freckled, grey eyes",
+            "hair": "red braids",
+            "clothes": "red wool cloak, brown boots",
+            "colours": "red, brown",
         }
     ],
     "places": ["pine forest"],

@@ -62,6 +62,8 @@ def scene_from(passage: str, names: list[str]) -> dict[str, Any]:
         "image_prompt": f"{subject} in the scene where "
         + " ".join(words[:45]).lower()
         + ", soft natural light, medium shot",
+        "shot": "medium",
+        "camera": "over the shoulder" if len(present) == 2 else "eye level",
         "characters": present,
         "place": "",
         "time_of_day": "",
@@ -75,16 +77,28 @@ def _spread(items: list[str], count: int) -> list[str]:
     return [items[round(k * (len(items) - 1) / max(1, count - 1))] for k in range(count)]
 
 
-def _analysis(text: str, recommended: int) -> dict[str, Any]:
+_LOOK_PARTS = (
+    {"age": "about sixteen", "clothes": "plain wool dress of the 1860s"},
+    {"hair": "dark hair in a bun", "face": "pale, grey eyes", "colours": "brown, grey"},
+    {"build": "slender"},
+)
+"""What each part of a long story tells of a character: part 1 the first entry, part 2 the
+second, and so on round; every other field is '' (not known from that part)."""
+
+
+def _analysis(text: str, recommended: int, part: int = 1) -> dict[str, Any]:
     names = cast(text)
     first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    told = _LOOK_PARTS[(part - 1) % len(_LOOK_PARTS)]
+    fields = ("species", "age", "build", "face", "hair", "clothes", "colours")
     return {
         "title": first if 0 < len(first) < 60 else "",
         "characters": [
             {
                 "name": n,
-                "look": f"{n}: slender, dark hair, plain wool dress of the 1860s",
+                "look": "slender, dark-haired, in a plain wool dress",
                 "aliases": [],
+                **{field: told.get(field, "") for field in fields},
             }
             for n in names
         ],
@@ -125,7 +139,9 @@ def derive_answer(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
             }
             for p in _spread(paras, wanted)
         ]
-        return {**_analysis(story, max(1, wanted // 3)), "beats": beats}
+        part = re.search(r"This is part (\d+) of", text)
+        analysis = _analysis(story, max(1, wanted // 3), int(part.group(1)) if part else 1)
+        return {**analysis, "beats": beats}
     exact = re.search(r"exactly (\d+) scenes", text)
     if exact:
         count = int(exact.group(1))

@@ -78,9 +78,11 @@ async def test_a_novel_gets_llm_scenes_in_order(
     starts = [s.source_start for s in scenes]
     assert None not in starts and starts == sorted(starts)
     assert all(s.source_end is not None and s.source_end > s.source_start for s in scenes)
-    # the story went out once: prompts add up to little more than the story
+    # the story went out once: prompts add up to little more than the story (the rest is the
+    # instructions, schema and cast with their looks that every call carries: 56 chunks of a
+    # 16k-token model make that about 30 %)
     sent = sum(c.prompt_tokens for c in provider.calls)
-    assert sent <= 1.3 * estimate_tokens(novel)
+    assert sent <= 1.35 * estimate_tokens(novel)
     purposes = [c.purpose for c in provider.calls]
     assert sum(p.startswith("scenes") for p in purposes) >= 2  # written in batches
     assert all(p.startswith(("beats", "scenes")) for p in purposes)

@@ -35,6 +35,7 @@ from storyframe.builtins.lexicon import (
     VISUAL_ADJECTIVES,
     word_set,
 )
+from storyframe.builtins.looks import fill_looks
 from storyframe.builtins.names import (
     LOOK_WORDS,
     NameStats,
@@ -321,6 +322,7 @@ def analyze_document(doc: Document, max_characters: int = 8) -> StoryAnalysis:
     scan = _scan(doc)
     sentences = sum(1 for u in doc.units if not u.heading)
     characters, proper_places = _characters(scan, doc, max_characters)
+    fill_looks(characters, doc)
     threshold = max(MIN_MENTIONS, scan.words // 20000)
     exclude = {w.lower() for c in characters for f in (c.name, *c.aliases) for w in f.split()}
     recommended = 4 + round(math.log2(scan.words / 250)) if scan.words > 250 else 4

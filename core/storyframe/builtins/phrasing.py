@@ -2,7 +2,8 @@
 
 The sentence that shows a scene's action is cut to its most visual clause, told without speech,
 and given an explicit subject (a leading "he" becomes the character it stands for). The prompt
-adds where, the light and a shot size read from the scene's content; the title is the action's
+adds where and the light; the shot size and camera angle read from the scene's content go to the
+scene's ``shot`` and ``camera`` (the image prompt gets them from there); the title is the action's
 subject and verb phrase in the present tense ("Rapunzel lets down her hair").
 """
 
@@ -214,17 +215,50 @@ def subject_of(action: str) -> str:
 
 
 def shot_size(action_words: Sequence[str], characters: int, place: str) -> str:
-    """The shot size ("close-up", "medium shot", "wide shot") from what the moment shows."""
+    """The shot size ("close-up", "medium", "wide": ``Scene.shot``) from what the moment shows."""
     close = sum(1 for w in action_words if w in CLOSE_CUES)
     travel = sum(1 for w in action_words if w in TRAVEL_VERBS)
     open_place = place.lower().rsplit(" ", 1)[-1] in OPEN_PLACES if place else False
     if close and characters <= 2 and not travel:
         return "close-up"
     if characters == 0 or characters >= 3 or (travel and (open_place or not place)):
-        return "wide shot"
+        return "wide"
     if open_place and not characters:
-        return "wide shot"
-    return "medium shot"
+        return "wide"
+    return "medium"
+
+
+_GAZE = (
+    r"\b(?:look(?:ed|s|ing)?|gaz(?:ed|es|ing)|star(?:ed|es|ing)|peep(?:ed|s|ing)?|glanc(?:ed|es))"
+)
+_LOOK_UP = re.compile(
+    rf"{_GAZE}\s+up|\bup\s+(?:at|to)\s+(?:the\s+)?(?:\w+\s+)?(?:giant|tower|window|top|sky|roof|"
+    r"mountain|castle|wall|branches)\b",
+    re.IGNORECASE,
+)
+_LOOK_DOWN = re.compile(
+    rf"{_GAZE}\s+down|\bfrom\s+(?:above|the\s+(?:top|tower|window|roof|wall|hill|mountain|sky))"
+    r"\b|\bfar\s+below\b|\bbeneath\s+(?:him|her|them)\b",
+    re.IGNORECASE,
+)
+_TOWERING = re.compile(r"\b(?:giants?|towers?|towering|high\s+above|loom(?:ed|ing))\b", re.I)
+
+
+def camera_angle(action: str, conversation: bool) -> str:
+    """The camera angle (``Scene.camera``) the moment suggests.
+
+    Looking up (at a giant, a tower) is a low angle, looking down or from a height a high
+    angle, a conversation between two over the shoulder, anything else eye level.
+    """
+    if _LOOK_UP.search(action):
+        return "low angle"
+    if _LOOK_DOWN.search(action):
+        return "high angle"
+    if _TOWERING.search(action):
+        return "low angle"
+    if conversation:
+        return "over the shoulder"
+    return "eye level"
 
 
 def light(time: str, place: str, scene_words: Iterable[str]) -> str:
@@ -328,6 +362,7 @@ def event_title(action: str, subject: str) -> str:
 
 __all__ = [
     "SUBJECT_PRONOUNS",
+    "camera_angle",
     "clean_speech",
     "compress",
     "event_title",

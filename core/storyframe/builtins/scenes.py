@@ -33,6 +33,7 @@ from storyframe.builtins.lexicon import (
 from storyframe.builtins.mentions import Matchers, Tally, tally_settings
 from storyframe.builtins.phrasing import (
     SUBJECT_PRONOUNS,
+    camera_angle,
     clean_speech,
     compress,
     event_title,
@@ -134,6 +135,7 @@ class _Draft:
     title: str  # what happens, if the action says it plainly ("Rapunzel lets down her hair")
     words: set[str]  # the scene's words that tell the light (candle, fire)
     tally: Tally
+    talk: bool = False  # the moment is two characters speaking to each other
 
 
 @dataclass(slots=True)
@@ -228,6 +230,7 @@ def _draft(
         title=title,
         words=set().union(*(_FIRE.intersection(doc.words[i]) for i in body)),
         tally=tally,
+        talk=spoken and len(present) >= 2,
     )
 
 
@@ -289,10 +292,21 @@ def _scene_title(draft: _Draft, thing: str, used: set[str]) -> str:
     return title
 
 
-def _prompt(draft: _Draft, max_chars: int) -> str:
-    """What happens, who does it, where, the light and a shot size.
+def _framing(draft: _Draft) -> tuple[str, str]:
+    """The shot size and camera angle for the scene's moment."""
+    lower = draft.action.lower()
+    words = WORD_RE.findall(lower)
+    present = sum(1 for n in draft.who if n.lower() in lower) or min(len(draft.who), 3)
+    group = any(w in CHARACTER_PLURALS for w in words)
+    shot = shot_size(words, 3 if group else present, draft.place)
+    return shot, camera_angle(draft.action, draft.talk)
 
-    No style words and no looks: ``compose_prompt`` adds those for the characters named here.
+
+def _prompt(draft: _Draft, max_chars: int) -> str:
+    """What happens, who does it, where and the light.
+
+    No style words, looks or framing: ``compose_prompt`` adds the scene's shot and camera and
+    the looks of the characters named here.
     """
     action = draft.action or "A scene from the story"
     lower = action.lower()
@@ -301,11 +315,7 @@ def _prompt(draft: _Draft, max_chars: int) -> str:
         extras.append(f"with {_join(draft.who[:2])}")
     if draft.place and draft.place.lower().removeprefix("the ") not in lower:
         extras.append(f"{_preposition(draft.place)} {draft.place}")
-    words = WORD_RE.findall(lower)
-    present = sum(1 for n in draft.who if n.lower() in lower) or min(len(draft.who), 3)
-    group = any(w in CHARACTER_PLURALS for w in words)
     extras.append(light(draft.time, draft.place, draft.words))
-    extras.append(shot_size(words, 3 if group else present, draft.place))
     tail = ", ".join(extras)
     room = max_chars - len(tail) - 2
     if len(action) > room:
@@ -359,6 +369,7 @@ def scenes_from_document(
     scenes = []
     for number, draft in enumerate(drafts, 1):
         thing = _thing(draft.tally, frequency, len(drafts))
+        shot, camera = _framing(draft)
         scenes.append(
             Scene(
                 number=number,
@@ -368,6 +379,8 @@ def scenes_from_document(
                 characters=draft.who[:6],
                 place=draft.place,
                 time_of_day=draft.time,
+                shot=shot,
+                camera=camera,
             )
         )
     return scenes

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyframe.models import Character, StoryAnalysis
+from storyframe.prompts import LOOK_FIELDS
 from storyframe_openrouter.budget import Chunk
 from storyframe_openrouter.schema import BeatsAnswer
+from storyframe_openrouter.text import to_character
 from storyframe_openrouter.validate import locate
 
 log = logging.getLogger("storyframe.openrouter")
@@ -109,7 +111,8 @@ def _names(character: Character) -> set[str]:
 
 
 def merge_analysis(answers: list[BeatsAnswer], counts: tuple[int, int, int]) -> StoryAnalysis:
-    """One analysis from every chunk's: the cast merged by name and alias, frequent themes."""
+    """One analysis from every chunk's: the cast merged by name and alias (each look field
+    taken from the first chunk that fills it), frequent themes."""
     characters: list[Character] = []
     for answer in answers:
         for item in answer.characters:
@@ -126,11 +129,14 @@ def merge_analysis(answers: list[BeatsAnswer], counts: tuple[int, int, int]) -> 
                 aliases = [
                     a for a in dict.fromkeys(item.aliases) if a.casefold() != item.name.casefold()
                 ]
-                characters.append(Character(name=item.name, look=item.look, aliases=aliases))
+                characters.append(to_character(item, aliases))
                 continue
             known.mentions += 1
-            if not known.look and item.look:
-                known.look = item.look
+            # The first chunk that describes a part of the look wins; a chunk that says nothing
+            # of it (the character is only mentioned there) leaves it as it was.
+            for field in ("look", *LOOK_FIELDS):
+                if not getattr(known, field) and getattr(item, field):
+                    setattr(known, field, getattr(item, field))
             for alias in (item.name, *item.aliases):
                 if alias.casefold() not in _names(known):
                     known.aliases = [*known.aliases, alias]

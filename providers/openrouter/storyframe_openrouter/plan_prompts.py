@@ -10,15 +10,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storyframe.models import StoryAnalysis, Style
-from storyframe_openrouter.prompts import SYSTEM_JSON, Message, _cast, _story_block
+from storyframe_openrouter.prompts import (
+    FRAMING_TASK,
+    LOOK_TASK,
+    SYSTEM_JSON,
+    Message,
+    _cast,
+    _story_block,
+)
 
 PROMPT_VERSION = "1"
-"""Part of the beat cache key: change it when the beat instructions change."""
+"""Part of the beat cache key: change it when the beat instructions change.
+
+Still "1" after the look fields were added to the instructions: an answer cached before has
+every field the new one has but the look parts, which read as '' (not known), so the paid
+answers are kept rather than bought again."""
 
 _ANALYSIS_TASK = (
-    "- characters: everyone who appears on stage. For each, `look` is a concrete visual "
-    "description an illustrator can reuse identically in every picture: apparent age, build, "
-    "face, hair, clothing with colours, distinctive objects. aliases: other names the text uses.\n"
+    f"- characters: everyone who appears on stage. For each, {LOOK_TASK} aliases: other names "
+    "the text uses.\n"
     "- places: the main settings as short visual phrases; themes: two to five; mood: a few "
     "words; complexity: 1-10.\n"
 )
@@ -26,10 +36,10 @@ _ANALYSIS_TASK = (
 _SCENE_RULES = (
     "For each scene: title (at most eight words); description (what happens, one to three "
     "sentences); image_prompt (ONE moment, 40-90 words: who is where doing what, one or two "
-    "defining visual traits of each character present, setting, time of day, lighting, camera "
-    "framing; only what can be seen: no art-style words, no dialogue or quotation marks, no "
-    "text in the picture); characters (names from the cast); place; time_of_day; anchor (the "
-    "first 6 to 12 words of the passage the scene shows, copied exactly).\n"
+    "defining visual traits of each character present, setting, time of day, lighting; only "
+    "what can be seen: no art-style words, no dialogue or quotation marks, no text in the "
+    f"picture); {FRAMING_TASK}; characters (names from the cast); place; time_of_day; anchor "
+    "(the first 6 to 12 words of the passage the scene shows, copied exactly).\n"
 )
 
 

@@ -149,6 +149,8 @@ def to_scene(number: int, spec: Spec, analysis: StoryAnalysis | None) -> Scene:
         characters=names,
         place=answer.place,
         time_of_day=answer.time_of_day,
+        shot=answer.shot,
+        camera=answer.camera,
         source_start=spec.start,
         source_end=max(spec.end, spec.start),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storyframe.models import ImageRequest, Scene, StoryAnalysis, Style
+from storyframe.prompts import CAMERAS, SHOTS, look_text
 
 Message = dict[str, str]
 
@@ -19,6 +20,20 @@ SYSTEM_ENHANCE = (
 )
 
 
+LOOK_TASK = (
+    "a look to draw them the same in every picture: `look` (one line) and its parts `species` "
+    "('fox'; '' for humans), `age`, `build`, `face`, `hair` (or fur), `clothes` (with colours), "
+    "`colours`; from the story, else plausible; '' if nothing fits."
+)
+"""How the analysis asks for each character's look (shared with the planner's prompts)."""
+FRAMING_TASK = (
+    f"shot ({', '.join(SHOTS)}) and camera ({', '.join(CAMERAS)}): eye level unless the "
+    "moment calls for another (up at a giant or tower: low angle; down from a height: high "
+    "angle; two talking: over the shoulder); framing goes there, not in image_prompt"
+)
+"""How scenes are asked for their framing (shared with the planner's prompts)."""
+
+
 def _story_block(story: str) -> str:
     return f"<story>\n{story.strip()}\n</story>"
 
@@ -32,7 +47,7 @@ def _cast(analysis: StoryAnalysis | None, names: list[str] | None = None) -> str
     for character in analysis.characters:
         if wanted is not None and character.name.casefold() not in wanted:
             continue
-        look = character.look or "(look not described)"
+        look = look_text(character) or "(look not described)"
         lines.append(f"- {character.name}: {look}")
     return "\n".join(lines)
 
@@ -42,9 +57,7 @@ def analysis_messages(story: str) -> list[Message]:
     task = (
         "Analyse this story for an illustrated storyboard.\n"
         "- characters: everyone who appears on stage (people, animals, talking objects). For "
-        "each, `look` is a concrete visual description an illustrator can reuse identically in "
-        "every picture: apparent age, build, face, hair, clothing with colours, distinctive "
-        "objects. Keep each character's look the same throughout.\n"
+        f"each, {LOOK_TASK}\n"
         "- aliases: other names or epithets the story uses for that character.\n"
         "- places: the main settings as short visual phrases; themes: two to five; mood: a few "
         "words; complexity: 1-10; recommended_scenes: how many pictures tell the story well "
@@ -75,9 +88,9 @@ def scenes_messages(
         "- description: what happens, one to three sentences;\n"
         "- image_prompt: a concrete visual description of ONE moment, 40-90 words: who is "
         "where, doing what, with one or two defining visual traits of each character present, "
-        "the setting, time of day, lighting and camera framing. Describe only what can be "
-        "seen: no art-style words (the style is added later), no dialogue, no text or captions "
-        "in the picture;\n"
+        "the setting, time of day and lighting. Describe only what can be seen: no art-style "
+        "words (the style is added later), no dialogue, no text or captions in the picture;\n"
+        f"- {FRAMING_TASK};\n"
         "- characters: the names of the characters in the picture;\n"
         "- place and time_of_day: short phrases ('' if unclear).\n"
         f"The pictures will be drawn in the {style_line} style; choose moments and compositions "
@@ -116,6 +129,11 @@ def enhance_messages(
     where = ", ".join(part for part in (scene.place, scene.time_of_day) if part)
     if where:
         context.append(f"Setting: {where}")
+    framing = ", ".join(
+        part for part in (f"{scene.shot} shot" if scene.shot else "", scene.camera) if part
+    )
+    if framing:
+        context.append(f"Framing (added separately; do not repeat it): {framing}")
     context.append(f"Scene {scene.number}: {scene.title}. {scene.description}")
     context.append(f"Current image prompt: {scene.image_prompt}")
     style_note = f"'{style.name}'" + (f" ({style.description})" if style.description else "")

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from storyframe.prompts import CAMERAS, SHOTS, normalise_camera, normalise_shot
+
 ANALYSIS_SCHEMA_NAME = "storyframe_analysis"
 SCENES_SCHEMA_NAME = "storyframe_scenes"
 STORY_SCHEMA_NAME = "storyframe_story"
@@ -35,18 +37,46 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
+LOOK_CAP = 120
+"""The most characters a look field keeps (cut at a word)."""
+_NOT_SAID = {"", "-", "none", "n/a", "na", "unknown", "unspecified", "not specified", "null"}
+_HUMAN = {"human", "person", "people", "man", "woman", "human being", "humans"}
+
+
+def _look_value(value: object, *, species: bool = False) -> str:
+    """One look field as one short line; placeholders (and "human" as a species) are ''."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value if v)
+    text = " ".join(str(value).split()).strip(" ,;.")
+    if text.casefold() in _NOT_SAID or (species and text.casefold() in _HUMAN):
+        return ""
+    if len(text) > LOOK_CAP:
+        text = text[:LOOK_CAP].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return text
+
+
 class CharacterAnswer(_Answer):
-    """One character as the LLM describes it."""
+    """One character as the LLM describes it: a one-line look and the look's parts."""
 
     name: str = Field(description="The name the story uses most.")
     look: str = Field(
         default="",
-        description="Visual appearance to draw identically in every scene: age, build, face, "
-        "hair, clothing and its colours, distinctive objects. Concrete, 15-40 words.",
+        description="How they look, one line of 8-20 words.",
     )
     aliases: list[str] = Field(
         default_factory=list, description="Other names or epithets the story uses for them."
     )
+    # The look's parts: the instructions say what goes in each ('' when nothing fits). They
+    # carry no description here, to keep the schema sent with every call short.
+    species: str = ""
+    age: str = ""
+    build: str = ""
+    face: str = ""
+    hair: str = ""
+    clothes: str = ""
+    colours: str = ""
 
     @field_validator("name")
     @classmethod
@@ -54,6 +84,16 @@ class CharacterAnswer(_Answer):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("age", "build", "face", "hair", "clothes", "colours", mode="before")
+    @classmethod
+    def _look_part(cls, value: object) -> str:
+        return _look_value(value)
+
+    @field_validator("species", mode="before")
+    @classmethod
+    def _species(cls, value: object) -> str:
+        return _look_value(value, species=True)
 
 
 class AnalysisAnswer(_Answer):
@@ -91,9 +131,12 @@ class SceneAnswer(_Answer):
     description: str = Field(description="What happens in this scene, one to three sentences.")
     image_prompt: str = Field(
         description="A concrete visual description of one moment for an image model: who is "
-        "where, doing what, their key visual traits, setting, time of day, lighting, camera "
-        "framing. No art-style words, no dialogue, no text in the picture. 40-90 words."
+        "where, doing what, their key visual traits, setting, time of day, lighting. No "
+        "framing (see shot, camera), no art-style words, no dialogue, no text in the picture. "
+        "40-90 words."
     )
+    shot: str = Field(default="", json_schema_extra={"enum": list(SHOTS)})
+    camera: str = Field(default="", json_schema_extra={"enum": list(CAMERAS)})
     characters: list[str] = Field(
         default_factory=list, description="Names of the characters in the picture."
     )
@@ -113,6 +156,16 @@ class SceneAnswer(_Answer):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("shot", mode="before")
+    @classmethod
+    def _shot(cls, value: object) -> str:
+        return normalise_shot(value) if isinstance(value, str) else ""
+
+    @field_validator("camera", mode="before")
+    @classmethod
+    def _camera(cls, value: object) -> str:
+        return normalise_camera(value) if isinstance(value, str) else ""
 
 
 class ScenesAnswer(_Answer):

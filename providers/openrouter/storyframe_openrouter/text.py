@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from storyframe.errors import BadResponse
 from storyframe.models import Character, Scene, StoryAnalysis, Style, TextCall
+from storyframe.prompts import LOOK_FIELDS
 from storyframe.providers import (
     Capabilities,
     CheckResult,
@@ -29,6 +30,7 @@ from storyframe_openrouter.schema import (
     SCENES_SCHEMA_NAME,
     AnalysisAnswer,
     AnswerError,
+    CharacterAnswer,
     ScenesAnswer,
     parse_answer,
     parse_scenes,
@@ -145,7 +147,12 @@ class OpenRouterTextProvider(TextProvider):
         completion = await self.complete(
             body, f"enhance scene {scene.number}", accept=lambda c: bool(clean_prompt(c.content))
         )
-        return bound(clean_prompt(completion.content), limit)
+        from storyframe_openrouter.validate import settle_framing
+
+        text = bound(clean_prompt(completion.content), limit)
+        # The scene's shot and camera go in front of the prompt: a framing term the rewrite
+        # ends (or opens) with would say it twice, or contradict it.
+        return settle_framing(text, scene.shot, scene.camera, fill=False)[0]
 
     async def estimate(self, story: str, scenes: int) -> CostEstimate | None:
         """The tokens the run will use at the model's prices (``GET /models``, free, cached),
@@ -258,6 +265,16 @@ class OpenRouterTextProvider(TextProvider):
             ) from None
 
 
+def to_character(item: CharacterAnswer, aliases: list[str]) -> Character:
+    """The character an answer describes, with its look fields (already cleaned)."""
+    return Character(
+        name=item.name,
+        look=item.look,
+        aliases=aliases,
+        **{field: getattr(item, field) for field in LOOK_FIELDS},
+    )
+
+
 def to_analysis(answer: AnalysisAnswer, story: str) -> StoryAnalysis:
     """Map the LLM's analysis onto :class:`StoryAnalysis`, counting words and mentions here."""
     characters: list[Character] = []
@@ -268,14 +285,9 @@ def to_analysis(answer: AnalysisAnswer, story: str) -> StoryAnalysis:
             continue
         seen.add(own)
         aliases = [a for a in dict.fromkeys(item.aliases) if a and a.casefold() != own]
-        characters.append(
-            Character(
-                name=item.name,
-                look=item.look,
-                aliases=aliases,
-                mentions=sum(_mentions(story, name) for name in (item.name, *aliases)),
-            )
-        )
+        character = to_character(item, aliases)
+        character.mentions = sum(_mentions(story, name) for name in (item.name, *aliases))
+        characters.append(character)
     words, sentences, paragraphs = story_counts(story)
     return StoryAnalysis(
         title=answer.title,

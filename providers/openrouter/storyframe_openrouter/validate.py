@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from storyframe.models import StoryAnalysis, Style
+from storyframe.prompts import CAMERAS, SHOTS, normalise_camera, normalise_shot
 from storyframe_openrouter.schema import SceneAnswer
 
 TITLE_CAP = 80
@@ -41,17 +42,69 @@ _DIALOGUE = re.compile(r"[\"\u201c][^\"\u201c\u201d]*\w+\W+\w+\W+\w+[^\"\u201c\u
 
 
 def cap_scene(answer: SceneAnswer) -> SceneAnswer:
-    """``answer`` with its text fields trimmed to their caps and at most eight characters."""
+    """``answer`` with its text fields trimmed to their caps and at most eight characters, and
+    the framing its image prompt says moved to ``shot`` and ``camera`` (:func:`settle_framing`)."""
     from storyframe_openrouter.text import bound
 
+    prompt, shot, camera = settle_framing(answer.image_prompt, answer.shot, answer.camera)
     return answer.model_copy(
         update={
             "title": bound(answer.title, TITLE_CAP),
             "description": bound(answer.description, DESCRIPTION_CAP),
-            "image_prompt": bound(answer.image_prompt, PROMPT_CAP),
+            "image_prompt": bound(prompt, PROMPT_CAP),
             "characters": list(dict.fromkeys(answer.characters))[:MAX_CHARACTERS],
+            "shot": shot,
+            "camera": camera,
         }
     )
+
+
+_PARTS = re.compile(r"(\s*[,;]\s*)")
+_FRAMING_HINT = re.compile(r"shot|close|angle|view|level|shoulder|framing|\s")
+
+
+def _framing_term(part: str) -> tuple[str, str] | None:
+    """``("shot", "wide")`` or ``("camera", "low angle")`` if ``part`` is only a framing term
+    of the vocabulary ("medium shot", "low angle", "aerial view"), else ``None``."""
+    part = part.strip().strip(".")
+    if not _FRAMING_HINT.search(part.casefold()):
+        return None  # a bare word ("high", "long") may be part of the picture
+    shot, camera = normalise_shot(part), normalise_camera(part)
+    if shot in SHOTS:
+        return "shot", shot
+    if camera in CAMERAS:
+        return "camera", camera
+    return None
+
+
+def settle_framing(
+    prompt: str, shot: str, camera: str, *, fill: bool = True
+) -> tuple[str, str, str]:
+    """The prompt without the framing terms that open or close it, and the shot and camera.
+
+    Models often end an image prompt with ", medium shot" although the scene's ``shot`` says
+    the framing: the image prompt would then carry it twice (or two different ones), since
+    :func:`storyframe.prompts.framing` puts the fields in front. A term fills an empty field;
+    a field already set wins. Terms inside a sentence ("a close-up of her hand") stay. With
+    ``fill=False`` a term whose field is unset stays in the prompt (the fields are not changed).
+    """
+    text = prompt.strip().rstrip(".")
+    pieces = _PARTS.split(text)  # parts at even indices, their separators between
+    found = {"shot": shot, "camera": camera}
+    while len(pieces) > 1 and (term := _framing_term(pieces[-1])) is not None:
+        if not fill and not found[term[0]]:
+            break
+        found[term[0]] = found[term[0]] or term[1]
+        del pieces[-2:]
+    while len(pieces) > 1 and (term := _framing_term(pieces[0])) is not None:
+        if not fill and not found[term[0]]:
+            break
+        found[term[0]] = found[term[0]] or term[1]
+        del pieces[:2]
+    kept = "".join(pieces)
+    if kept == text:
+        return prompt, shot, camera
+    return kept[:1].upper() + kept[1:], found["shot"], found["camera"]
 
 
 def style_words(style: Style) -> list[str]:
