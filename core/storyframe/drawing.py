@@ -400,7 +400,7 @@ class SceneDrawer:
                 provider, f"downloading scene {number}", lambda: provider.fetch(image)
             )
         if image.path is not None and image.sha256 and image.width and image.height:
-            return await asyncio.to_thread(
+            stored = await asyncio.to_thread(
                 self.project.adopt_image,
                 number,
                 image.path,
@@ -411,10 +411,24 @@ class SceneDrawer:
                 size=image.file_size or image.path.stat().st_size,
                 variant=slot,
             )
+            return await asyncio.to_thread(self._same_as_before, record, stored)
         data = image.data
         if data is None:
             raise BadResponse("the provider returned no image data", provider=image.provider)
-        return await asyncio.to_thread(self._store_bytes, number, data, slot)
+        stored = await asyncio.to_thread(self._store_bytes, number, data, slot)
+        return await asyncio.to_thread(self._same_as_before, record, stored)
+
+    def _same_as_before(self, record: SceneRecord, stored: ImageFile) -> ImageFile:
+        """A new variant byte for byte equal to an earlier one is that one: its file goes."""
+        number = record.scene.number
+        if self._slots.get(number, 0) <= len(record.variants):
+            return stored  # drawn in place of a damaged image: it is that variant
+        earlier = takes.earlier_copy(record, stored, self.project)
+        if earlier is None:
+            return stored
+        self.project.discard_image(stored)
+        self._slots[number] = earlier
+        return record.variants[earlier - 1].image
 
     def _store_bytes(self, number: int, data: bytes, variant: int = 1) -> ImageFile:
         media_type, width, height = inspect_image(data)

@@ -37,9 +37,9 @@ from storyframe.registry import Registry
 from storyframe.story import StoryText
 from storyframe.takes import (
     Take,
-    count_drawn,
     draw_in_rounds,
     ensure_variants,
+    plan_extras,
     take_seed,
     was_drawn,
 )
@@ -330,11 +330,12 @@ class Pipeline:
                 seeds[number] = take_seed(board.settings.seed, record, prompt, asked_takes[number])
                 todo.append(record)
                 continue
-            if record.status != "done":  # resume with the seed it was (or is being) drawn with
-                job_seed = record.job.seed if record.job is not None else None
-                seed = job_seed if job_seed is not None else record.seed
-                if seed is not None:
-                    seeds[number] = seed
+            # A scene being drawn resumes with the seed it was (or is being) drawn with; a redraw
+            # of the chosen image keeps its seed; an edited prompt starts from the usual seed.
+            job_seed = record.job.seed if record.job is not None else None
+            seed = job_seed if job_seed is not None else record.seed
+            if seed is not None and (record.status != "done" or was_drawn(record, prompt)):
+                seeds[number] = seed
             unchanged = (
                 record.status == "done"
                 and not redraw
@@ -355,7 +356,7 @@ class Pipeline:
                 record.fallback = None
             todo.append(record)
 
-        extras = self._extras(board, todo, prompts, variants, asked_takes)
+        extras = plan_extras(board, todo, prompts, variants, asked_takes)
         project.prepare()
         names = image_providers or board.settings.image_providers
         self.reporter.stage("images", len(todo) + sum(extras.values()))
@@ -415,35 +416,6 @@ class Pipeline:
         # the budget was settled with them round by round.
         summary.spent = None if None in spent else sum(c for c in spent if c is not None)
         return summary
-
-    @staticmethod
-    def _extras(
-        board: Storyboard,
-        todo: list[SceneRecord],
-        prompts: dict[int, str],
-        variants: int,
-        takes: Mapping[int, Take],
-    ) -> dict[int, int]:
-        """How many candidates each scene gets after its main image: up to ``variants`` images
-        of its current prompt, and at least one for a candidate left in flight."""
-        drawing = {r.scene.number for r in todo}
-        extras: dict[int, int] = {}
-        for number, prompt in prompts.items():
-            record = board.record(number)
-            if number in takes or not record.approved:
-                continue
-            count = variants - count_drawn(record, prompt) - (number in drawing)
-            in_flight = (
-                number not in drawing
-                and record.status == "done"
-                and record.job is not None
-                and record.fallback is None
-            )
-            if in_flight:
-                count = max(count, 1)
-            if count > 0:
-                extras[number] = count
-        return extras
 
     # HTML --------------------------------------------------------------------------------
 

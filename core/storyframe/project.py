@@ -352,6 +352,11 @@ class Project:
                 with contextlib.suppress(FileNotFoundError):
                     other.unlink()
 
+    def discard_image(self, image: ImageFile) -> None:
+        """Remove a just-stored image file that duplicates one the project keeps already."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.folder / image.path)
+
     def image_intact(self, image: ImageFile | None) -> bool:
         """Whether a recorded image is on disk with the recorded checksum."""
         if image is None:

@@ -20,12 +20,12 @@ the first one of the sequence not yet drawn.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storyframe.errors import InputError
-from storyframe.models import ImageFile, SceneRecord, Variant, utcnow
+from storyframe.models import ImageFile, SceneRecord, Storyboard, Variant, utcnow
 from storyframe.prompts import MAX_SEED, scene_seed
 
 if TYPE_CHECKING:
@@ -146,17 +146,40 @@ def keep_variant(
     model: str | None,
     cost: float | None,
 ) -> Variant:
-    """Record ``image`` as variant ``slot`` of the scene (replacing it, or appended)."""
+    """Record ``image`` as variant ``slot`` of the scene (replacing it, or appended).
+
+    The very image of variant ``slot`` drawn again (see :func:`earlier_copy`) stays that
+    variant, which now also counts what the new request cost.
+    """
+    variants = list(record.variants)
+    if slot <= len(variants) and variants[slot - 1].image == image:
+        same = variants[slot - 1]
+        total = None if same.cost is None or cost is None else round(same.cost + cost, 8)
+        variants[slot - 1] = same.model_copy(update={"cost": total})
+        record.variants = variants
+        return variants[slot - 1]
     variant = Variant(
         image=image, seed=seed, prompt=prompt, provider=provider, model=model, cost=cost
     )
-    variants = list(record.variants)
     if slot <= len(variants):
         variants[slot - 1] = variant
     else:
         variants.append(variant)
     record.variants = variants
     return variant
+
+
+def earlier_copy(record: SceneRecord, image: ImageFile, project: Project) -> int | None:
+    """The number of an earlier variant whose file holds the very bytes of ``image`` (a redraw
+    with the same seed and prompt), ``None`` if there is none."""
+    for number, variant in enumerate(record.variants, 1):
+        if (
+            variant.image.sha256 == image.sha256
+            and variant.image.path != image.path
+            and project.image_intact(variant.image)
+        ):
+            return number
+    return None
 
 
 def choose(record: SceneRecord, number: int) -> Variant:
@@ -194,6 +217,35 @@ def scene_spend(record: SceneRecord) -> tuple[float, int, int]:
         return record.cost or 0.0, int(record.cost is None), 1
     known = sum(v.cost or 0.0 for v in record.variants)
     return known, sum(1 for v in record.variants if v.cost is None), len(record.variants)
+
+
+def plan_extras(
+    board: Storyboard,
+    todo: list[SceneRecord],
+    prompts: dict[int, str],
+    variants: int,
+    takes: Mapping[int, Take],
+) -> dict[int, int]:
+    """How many candidates each scene gets after its main image: up to ``variants`` images
+    of its current prompt, and at least one for a candidate left in flight."""
+    drawing = {r.scene.number for r in todo}
+    extras: dict[int, int] = {}
+    for number, prompt in prompts.items():
+        record = board.record(number)
+        if number in takes or not record.approved:
+            continue
+        count = variants - count_drawn(record, prompt) - (number in drawing)
+        in_flight = (
+            number not in drawing
+            and record.status == "done"
+            and record.job is not None
+            and record.fallback is None
+        )
+        if in_flight:
+            count = max(count, 1)
+        if count > 0:
+            extras[number] = count
+    return extras
 
 
 @dataclass
@@ -288,9 +340,11 @@ __all__ = [
     "count_drawn",
     "draw_in_rounds",
     "drawn_seeds",
+    "earlier_copy",
     "ensure_variants",
     "keep_variant",
     "next_seed",
+    "plan_extras",
     "restore_chosen",
     "scene_spend",
     "seed_sequence",

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from storyframe.cli import EXIT_USAGE, cli
-from storyframe.project import Project
 from storyframe.prompts import scene_seed
 from storyframe.takes import next_seed, seed_sequence
 
@@ -265,14 +264,24 @@ def test_a_redraw_keeps_the_variants_and_a_damaged_chosen_image_is_drawn_in_plac
 ) -> None:
     assert invoke("images", drawn, "--scene", "2", "--reseed", "-q").exit_code == 0
     kept = {p.name: sha(p) for p in (drawn / "images").glob("scene-02*")}
-    assert invoke("images", drawn, "--scene", "2", "-q").exit_code == 0  # a redraw
+    chosen = manifest(drawn)["scenes"][1]
+    # a redraw draws the chosen image again (its seed and prompt): the very same image
+    assert invoke("images", drawn, "--scene", "2", "-q").exit_code == 0
     record = manifest(drawn)["scenes"][1]
-    assert len(record["variants"]) == 3 and record["image"]["path"] == "images/scene-02-v3.png"
-    assert {name: sha(drawn / "images" / name) for name in kept} == kept
+    assert record["image"] == chosen["image"] and record["seed"] == chosen["seed"]
+    assert len(record["variants"]) == 2, "the same bytes again are no new variant"
+    assert {p.name: sha(p) for p in (drawn / "images").glob("scene-02*")} == kept
 
-    (drawn / "images" / "scene-02-v3.png").write_bytes(b"damaged")
+    (drawn / "images" / "scene-02-v2.png").write_bytes(b"damaged")
     assert invoke("images", drawn, "-q").exit_code == 0
     record = manifest(drawn)["scenes"][1]
-    assert len(record["variants"]) == 3 and record["image"]["path"] == "images/scene-02-v3.png"
-    assert Project(drawn).image_intact(Project(drawn).load().record(2).image)
+    assert record["image"] == chosen["image"] and len(record["variants"]) == 2
+    assert {p.name: sha(p) for p in (drawn / "images").glob("scene-02*")} == kept
+
+    # another prompt: a new variant beside the two, from the usual seed; nothing overwritten
+    assert invoke("edit", drawn, "2", "--prompt", "a golden bird at night").exit_code == 0
+    assert invoke("images", drawn, "-q").exit_code == 0
+    record = manifest(drawn)["scenes"][1]
+    assert record["image"]["path"] == "images/scene-02-v3.png"
+    assert record["seed"] == record["variants"][0]["seed"]
     assert {name: sha(drawn / "images" / name) for name in kept} == kept

@@ -511,6 +511,10 @@ def images(
             )
     finally:
         reporter.close()
+    if takes and not (quiet or as_json):
+        from storyframe.cli.takes import echo_takes
+
+        echo_takes(board, sorted(takes), project.folder)
     _finish(summary, as_json=as_json, quiet=quiet, asked=scene_numbers)
 
 

@@ -109,6 +109,22 @@ def set_prompt(board: Storyboard, number: int, prompt: str) -> None:
         raise InputError(f"--prompt: {reason}.", hint="Give some text.") from None
 
 
+def echo_takes(board: Storyboard, numbers: list[int], folder: Path) -> None:
+    """Say which take each scene now shows, and how to choose another."""
+    from storyframe.takes import chosen_number
+
+    for number in numbers:
+        record = board.record(number)
+        chosen = chosen_number(record)
+        if record.status != "done" or chosen is None or len(record.variants) < 2:
+            continue
+        seed = "" if record.seed is None else f" (seed {record.seed})"
+        click.echo(
+            f"Scene {number}: variant {chosen} of {len(record.variants)} chosen{seed}; "
+            f"`storyframe pick {folder} {number} V` chooses another."
+        )
+
+
 @cli.command("pick")
 @click.argument("project_dir", metavar="PROJECT", type=click.Path(path_type=Path))
 @click.argument("number", type=int)
@@ -145,4 +161,11 @@ def pick_variant(ctx: click.Context, project_dir: Path, number: int, variant: in
     click.echo(f"Scene {number}: variant {variant} chosen ({chosen.image.path}{seed}).")
 
 
-__all__ = ["MAX_VARIANTS", "asked_takes", "pick_variant", "set_prompt", "take_options"]
+__all__ = [
+    "MAX_VARIANTS",
+    "asked_takes",
+    "echo_takes",
+    "pick_variant",
+    "set_prompt",
+    "take_options",
+]
