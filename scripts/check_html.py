@@ -17,8 +17,9 @@ whole page instead of the first screenful. Look at them: the page should have 2-
 cards on the desktop, one on the phone, and no horizontal scrolling.
 
 ``--probe`` measures the layout instead, and prints it as JSON: at each width, where the first
-scene starts, how many columns the scenes take (also in the compact panel view), and whether
-the page scrolls sideways. It loads the page in an ``<iframe>`` of the exact width inside a
+scene starts, how many columns the scenes take (also in the compact panel view), whether
+the page scrolls sideways, and the first scene with several images: its thumbnails and the
+chosen image shown large. It loads the page in an ``<iframe>`` of the exact width inside a
 throw-away probe page (``--dump-dom`` ignores ``--window-size`` below 500 px), so the page itself
 carries no script. It fails (exit 1) when, on the phone, the first scene starts below the first
 screen, or when the page is wider than the window.
@@ -103,8 +104,21 @@ addEventListener("load", () => {{
     first_scene_top: first ? Math.round(first.getBoundingClientRect().top + win.scrollY) : null,
     columns: columns(),
   }};
+  const takes = doc.querySelector(".takes");
+  if (takes) {{
+    const main = takes.closest(".frame").querySelector(":scope > img");
+    const chosen = takes.querySelector(".take--chosen img");
+    result.takes = {{
+      thumbs: takes.querySelectorAll(".take img").length,
+      thumb_width: Math.round(takes.querySelector(".take img").getBoundingClientRect().width),
+      main_width: Math.round(main.getBoundingClientRect().width),
+      main_src: main.getAttribute("src"),
+      chosen_src: chosen ? chosen.getAttribute("src") : null,
+    }};
+  }}
   const toggle = doc.getElementById("compact");
   if (toggle) {{ toggle.checked = true; result.compact_columns = columns(); }}
+  if (takes) {{ result.takes.compact_height = Math.round(takes.getBoundingClientRect().height); }}
   document.body.setAttribute("data-probe", JSON.stringify(result));
 }});
 </script></body></html>

@@ -131,13 +131,16 @@ async def adraw(
     redraw: bool = False,
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
+    variants: int | None = None,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
 ) -> Storyboard:
     """Draw the approved scenes of a project that are not drawn yet; returns its manifest.
 
     ``only`` draws just those scene numbers (even if drawn); ``redraw`` redraws every approved
-    scene. A scene that failed has ``status == "failed"`` and its ``error``; run again to retry.
+    scene; ``variants`` draws that many candidate images per scene (``[run] variants``; the
+    first drawn is chosen, every image is kept in ``SceneRecord.variants``). A scene that failed
+    has ``status == "failed"`` and its ``error``; run again to retry.
     """
     from storyframe.pipeline import Pipeline
     from storyframe.project import Project
@@ -154,6 +157,7 @@ async def adraw(
             redraw=redraw,
             image_providers=list(image_providers) if image_providers else None,
             concurrency=concurrency,
+            variants=variants or cfg.run.variants,
         )
     return board
 
@@ -178,6 +182,7 @@ async def amake_storyboard(
     text_providers: Sequence[str] | None = None,
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
+    variants: int | None = None,
     force: bool = False,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
@@ -205,6 +210,7 @@ async def amake_storyboard(
         redraw=force,
         image_providers=image_providers,
         concurrency=concurrency,
+        variants=variants,
         config=cfg,
         reporter=reporter,
     )
@@ -233,6 +239,7 @@ def make_storyboard(
     text_providers: Sequence[str] | None = None,
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
+    variants: int | None = None,
     force: bool = False,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
@@ -249,6 +256,7 @@ def make_storyboard(
             text_providers=text_providers,
             image_providers=image_providers,
             concurrency=concurrency,
+            variants=variants,
             force=force,
             config=config,
             reporter=reporter,
@@ -297,6 +305,7 @@ def draw(
     redraw: bool = False,
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
+    variants: int | None = None,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
 ) -> Storyboard:
@@ -308,6 +317,7 @@ def draw(
             redraw=redraw,
             image_providers=image_providers,
             concurrency=concurrency,
+            variants=variants,
             config=config,
             reporter=reporter,
         ),

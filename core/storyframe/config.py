@@ -105,6 +105,13 @@ class RunSection(_Section):
         default=None, ge=64, le=4096, description="Image height; unset: the style's."
     )
     concurrency: int = Field(default=4, ge=1, le=64, description="Images drawn at once.")
+    variants: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Candidate images drawn per scene, each with its own seed; the first drawn "
+        "is chosen (`storyframe pick` chooses another).",
+    )
     out_dir: str = Field(
         default="out", description="Parent of the default project folder, `out/<story>`."
     )

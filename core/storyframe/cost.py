@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storyframe.errors import ProviderError
 from storyframe.models import StageCost, Storyboard
+from storyframe.takes import scene_spend
 
 if TYPE_CHECKING:
     from storyframe.models import ImageRequest
@@ -189,14 +190,9 @@ def stage_costs(board: Storyboard, *, seconds: dict[str, float] | None = None) -
         seconds=old["text"].seconds if "text" in old else 0.0,
     )
     known, unknown, drawn = 0.0, 0, 0
-    for record in board.scenes:
-        if record.status != "done" or record.image is None:
-            continue
-        drawn += 1
-        if record.cost is None:
-            unknown += 1
-        else:
-            known += record.cost
+    for record in board.scenes:  # every image drawn counts, the chosen one or another take
+        spent, unpriced, count = scene_spend(record)
+        known, unknown, drawn = known + spent, unknown + unpriced, drawn + count
     images = StageCost(
         requests=drawn,
         known=round(known, 8),

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from storyframe import takes
 from storyframe.chains import guarded
 from storyframe.errors import BadResponse, ProjectError, ProviderError
 from storyframe.image_chain import ImageChain, ImageOutcome
@@ -53,6 +54,8 @@ class DrawResult:
     failed: dict[int, str] = field(default_factory=dict)
     providers: dict[int, str] = field(default_factory=dict)
     kept_fallbacks: list[int] = field(default_factory=list)
+    variants: dict[int, int] = field(default_factory=dict)
+    """The variant number each drawn scene's new image was stored as."""
 
 
 class SceneDrawer:
@@ -79,6 +82,11 @@ class SceneDrawer:
         self.chain: ImageChain | None = None
         self.notes: list[str] = []
         self.held = []
+        self.seeds: dict[int, int] = {}
+        """Seeds to draw scenes with instead of their usual one (takes, candidates, resumes)."""
+        self.candidates: set[int] = set()
+        """Scenes drawn as extra candidates: the new image is kept, the chosen one stays."""
+        self._slots: dict[int, int] = {}
 
     def note(self, message: str) -> None:
         """Record a one-line note for the manifest and show it."""
@@ -101,7 +109,7 @@ class SceneDrawer:
             record = self.board.record(request.scene_number)
             if request.handle is None:
                 continue
-            record.job = PaidJob(provider=provider.name, handle=request.handle)
+            record.job = PaidJob(provider=provider.name, handle=request.handle, seed=request.seed)
             records.append(record)
         self.project.record(self.board, *records, durable=True)
 
@@ -149,18 +157,24 @@ class SceneDrawer:
                 width=self.board.settings.width,
                 height=self.board.settings.height,
             )
-            self._started[record.scene.number] = time.perf_counter()
+            number = record.scene.number
+            takes.ensure_variants(record)  # before the fields of the chosen image change
+            if number in self.seeds:
+                request = request.model_copy(update={"seed": self.seeds[number]})
+            candidate = number in self.candidates
+            self._started[number] = time.perf_counter()
             if (
                 record.job is not None
                 and record.job.state == "submitted"
                 and (record.prompt != request.prompt)
+                and not candidate
             ):
                 self.note(
                     f"scene {record.scene.number}: prompt edited since it was submitted to "
                     f"{record.job.provider}; that request is given up"
                 )
                 record.job = None
-            if record.fallback is None:
+            if record.fallback is None and not candidate:
                 record.prompt, record.negative_prompt = request.prompt, request.negative_prompt
                 record.seed, record.status, record.error = request.seed, "pending", None
                 record.attempts = []
@@ -200,6 +214,8 @@ class SceneDrawer:
             unpriced = request.scene_number in self.budget.unpriced
             drawn = record.image is not None and self.project.image_intact(record.image)
             record.status = "done" if drawn else "pending"  # a redraw keeps its image
+            if drawn:
+                takes.restore_chosen(record)
             record.error = (
                 None if drawn else BUDGET_REASON + (" (price unknown)" if unpriced else "")
             )
@@ -310,6 +326,14 @@ class SceneDrawer:
         recovered: bool,
     ) -> None:
         number = record.scene.number
+        self._keep_variant(record, outcome, image, stored)
+        self.result.done.append(number)
+        if recovered:
+            self.result.recovered.append(number)
+        self.result.providers[number] = outcome.provider or "?"
+        if number in self.candidates:
+            record.job = None  # a candidate: the chosen image stays
+            return
         record.image = stored
         record.status, record.error = "done", None
         record.provider, record.model = outcome.provider, image.model or None
@@ -319,16 +343,31 @@ class SceneDrawer:
         record.fallback = outcome.fallback
         if image.seed is not None:
             record.seed = image.seed
-        self.result.done.append(number)
-        self.result.providers[number] = outcome.provider or "?"
-        if recovered:
-            self.result.recovered.append(number)
+
+    def _keep_variant(
+        self, record: SceneRecord, outcome: ImageOutcome, image: GeneratedImage, stored: ImageFile
+    ) -> None:
+        number = record.scene.number
+        self.result.variants[number] = slot = self._slots.pop(number, len(record.variants) + 1)
+        takes.keep_variant(
+            record,
+            slot,
+            stored,
+            seed=image.seed if image.seed is not None else outcome.request.seed,
+            prompt=outcome.request.prompt,
+            provider=outcome.provider,
+            model=image.model or None,
+            cost=image.cost,
+        )
 
     def _finish_failed(self, record: SceneRecord, outcome: ImageOutcome, reason: str) -> None:
         number = record.scene.number
         job = record.job
         if job is not None and job.state == "submitted" and job.provider in outcome.settled:
             record.job = None  # the service said it failed: nothing is in flight
+        if number in self.candidates:
+            self.result.failed[number] = f"another candidate image: {reason}"
+            return  # the scene keeps its chosen image and stays done
         if record.fallback is not None and record.image is not None:
             # A better provider failed again: the fallback image stays until one replaces it.
             record.status = "done"
@@ -349,6 +388,11 @@ class SceneDrawer:
     ) -> ImageFile:
         """Put the image into the project: a verified download is renamed into place; bytes
         are checked and written in a worker thread. Nothing is decoded on the event loop."""
+        record = self.board.record(number)
+        slot = await asyncio.to_thread(
+            takes.variant_slot, record, self.project, replace_broken=number not in self.candidates
+        )
+        self._slots[number] = slot
         if image.data is None and image.path is None:
             if provider is None:
                 raise BadResponse("the image has no data and no provider to fetch it")
@@ -356,7 +400,7 @@ class SceneDrawer:
                 provider, f"downloading scene {number}", lambda: provider.fetch(image)
             )
         if image.path is not None and image.sha256 and image.width and image.height:
-            return await asyncio.to_thread(
+            stored = await asyncio.to_thread(
                 self.project.adopt_image,
                 number,
                 image.path,
@@ -365,15 +409,30 @@ class SceneDrawer:
                 height=image.height,
                 sha256=image.sha256,
                 size=image.file_size or image.path.stat().st_size,
+                variant=slot,
             )
+            return await asyncio.to_thread(self._same_as_before, record, stored)
         data = image.data
         if data is None:
             raise BadResponse("the provider returned no image data", provider=image.provider)
-        return await asyncio.to_thread(self._store_bytes, number, data)
+        stored = await asyncio.to_thread(self._store_bytes, number, data, slot)
+        return await asyncio.to_thread(self._same_as_before, record, stored)
 
-    def _store_bytes(self, number: int, data: bytes) -> ImageFile:
+    def _same_as_before(self, record: SceneRecord, stored: ImageFile) -> ImageFile:
+        """A new variant byte for byte equal to an earlier one is that one: its file goes."""
+        number = record.scene.number
+        if self._slots.get(number, 0) <= len(record.variants):
+            return stored  # drawn in place of a damaged image: it is that variant
+        earlier = takes.earlier_copy(record, stored, self.project)
+        if earlier is None:
+            return stored
+        self.project.discard_image(stored)
+        self._slots[number] = earlier
+        return record.variants[earlier - 1].image
+
+    def _store_bytes(self, number: int, data: bytes, variant: int = 1) -> ImageFile:
         media_type, width, height = inspect_image(data)
-        return self.project.store_image(number, data, media_type, width, height)
+        return self.project.store_image(number, data, media_type, width, height, variant)
 
 
 def inspect_image(data: bytes) -> tuple[str, int, int]:

@@ -405,8 +405,14 @@ class Storyboard(_Model):
 
     @property
     def image_cost(self) -> float:
-        """The total cost of the images drawn so far, in USD."""
-        return round(sum(r.cost or 0.0 for r in self.scenes), 8)
+        """The total cost of the images drawn so far (every variant), in USD."""
+        return round(
+            sum(
+                sum(v.cost or 0.0 for v in r.variants) if r.variants else r.cost or 0.0
+                for r in self.scenes
+            ),
+            8,
+        )
 
 
 __all__ = [

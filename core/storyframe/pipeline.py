@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,14 @@ from storyframe.prompts import compose_prompt, scene_seed
 from storyframe.providers import TextJob
 from storyframe.registry import Registry
 from storyframe.story import StoryText
+from storyframe.takes import (
+    Take,
+    draw_in_rounds,
+    ensure_variants,
+    plan_extras,
+    take_seed,
+    was_drawn,
+)
 
 if TYPE_CHECKING:
     from storyframe.cost import Budget
@@ -267,6 +275,8 @@ class Pipeline:
         concurrency: int | None = None,
         keep_fallbacks: bool = False,
         budget: Budget | None = None,
+        variants: int = 1,
+        takes: Mapping[int, Take] | None = None,
     ) -> Summary:
         """Draw the approved scenes that need it, journaling every state change.
 
@@ -275,12 +285,19 @@ class Pipeline:
         provider failed is tried again with the better providers, unless ``keep_fallbacks``;
         its image stays until one of them replaces it. ``budget`` (``--max-cost``) leaves the
         scenes it does not cover pending, with the reason "budget reached".
+
+        ``variants`` tops each scene up to that many images of its current prompt (the first
+        drawn stays chosen); ``takes`` draws a new take of those scenes, which is chosen. Every
+        image drawn is kept as a variant of its scene (see :mod:`storyframe.takes`).
         """
         from storyframe.cost import cost_dict, cost_line, stage_costs
 
         started = time.perf_counter()
         style = self.registry.style(board.settings.style)
+        asked_takes = dict(takes or {})
         wanted = set(only) if only is not None else None
+        if asked_takes:
+            wanted = (wanted or set()) | set(asked_takes)
         if wanted is not None:
             known = {r.scene.number for r in board.scenes}
             missing = sorted(wanted - known)
@@ -295,6 +312,8 @@ class Pipeline:
         summary.text_fallback = board.text_fallback
         todo: list[SceneRecord] = []
         stop_at: dict[int, str] = {}
+        seeds: dict[int, int] = {}
+        prompts: dict[int, str] = {}
         for record in board.scenes:
             number = record.scene.number
             if wanted is not None and number not in wanted:
@@ -304,12 +323,24 @@ class Pipeline:
             if not record.approved:
                 summary.unapproved.append(number)
                 continue
-            prompt = compose_prompt(record.scene, style, board.analysis)
+            prompt = prompts[number] = compose_prompt(record.scene, style, board.analysis)
+            ensure_variants(record)  # a record made before variants: its image is variant 1
+            if number in asked_takes:
+                record.fallback = None
+                seeds[number] = take_seed(board.settings.seed, record, prompt, asked_takes[number])
+                todo.append(record)
+                continue
+            # A scene being drawn resumes with the seed it was (or is being) drawn with; a redraw
+            # of the chosen image keeps its seed; an edited prompt starts from the usual seed.
+            job_seed = record.job.seed if record.job is not None else None
+            seed = job_seed if job_seed is not None else record.seed
+            if seed is not None and (record.status != "done" or was_drawn(record, prompt)):
+                seeds[number] = seed
             unchanged = (
                 record.status == "done"
                 and not redraw
                 and wanted is None
-                and record.prompt == prompt
+                and was_drawn(record, prompt)
                 and project.image_intact(record.image)
             )
             if unchanged and record.fallback is not None and record.provider and not keep_fallbacks:
@@ -319,16 +350,17 @@ class Pipeline:
             if unchanged:
                 summary.kept.append(number)
                 continue
-            if record.status == "done" and record.prompt != prompt and wanted is None:
+            if record.status == "done" and not was_drawn(record, prompt) and wanted is None:
                 self.reporter.note(f"scene {number}: prompt edited since drawn; drawing it again")
             if record.fallback is not None and not unchanged:
                 record.fallback = None
             todo.append(record)
 
+        extras = plan_extras(board, todo, prompts, variants, asked_takes)
         project.prepare()
         names = image_providers or board.settings.image_providers
-        self.reporter.stage("images", len(todo))
-        if todo:
+        self.reporter.stage("images", len(todo) + sum(extras.values()))
+        if todo or extras:
             drawer = SceneDrawer(project, board, style, self.reporter)
             drawer.budget = budget
             chain = ImageChain(
@@ -339,9 +371,13 @@ class Pipeline:
             )
             try:
                 with shutdown.saving(lambda: project.save(board)):
-                    result = await drawer.run(
+                    rounds = await draw_in_rounds(
+                        drawer,
                         chain,
                         todo,
+                        seeds=seeds,
+                        extras=extras,
+                        prompts=prompts,
                         concurrency=concurrency or self.config.run.concurrency,
                         stop_at=stop_at,
                     )
@@ -353,15 +389,19 @@ class Pipeline:
                 stage_costs(board, seconds={"images": time.perf_counter() - started})
                 project.save(board)
                 self.render(project, board)
+            result = rounds.result
             summary.done = result.done
+            summary.kept = [n for n in summary.kept if n not in result.done]
             summary.recovered = result.recovered
             summary.failed = result.failed
             summary.image_providers = result.providers
             summary.kept.extend(result.kept_fallbacks)
-            summary.held = list(drawer.held)
+            summary.held = rounds.held
+            spent = rounds.spent
         else:
             stage_costs(board)
             self.render(project, board)
+            spent = []
         asked = set(summary.done) | set(summary.kept)
         summary.image_fallbacks = {
             r.scene.number: r.fallback
@@ -372,12 +412,9 @@ class Pipeline:
         summary.notes = list(board.notes)
         summary.costs = cost_dict(board)
         summary.cost_text = cost_line(board)
-        recovered = set(summary.recovered)  # paid for in an earlier run
-        fresh = [board.record(n).cost for n in summary.done if n not in recovered]
-        images_spent = None if None in fresh else sum(c for c in fresh if c is not None)
-        if budget is not None and images_spent is not None:
-            budget.spent += images_spent
-        summary.spent = images_spent
+        # Each image bought in this command (not those recovered, paid for in an earlier run);
+        # the budget was settled with them round by round.
+        summary.spent = None if None in spent else sum(c for c in spent if c is not None)
         return summary
 
     # HTML --------------------------------------------------------------------------------

@@ -279,21 +279,28 @@ class Project:
             if position is not None:
                 board.scenes[position] = record
 
-    def image_path(self, number: int, media_type: str) -> Path:
-        """Where scene ``number``'s image goes."""
-        return self.images_dir / f"scene-{number:02d}{_EXTENSIONS.get(media_type, '.img')}"
+    def image_path(self, number: int, media_type: str, variant: int = 1) -> Path:
+        """Where scene ``number``'s image goes (``scene-03.png``; a later variant of it,
+        ``scene-03-v2.png``)."""
+        take = f"-v{variant}" if variant > 1 else ""
+        return self.images_dir / f"scene-{number:02d}{take}{_EXTENSIONS.get(media_type, '.img')}"
+
+    @staticmethod
+    def variant_stem(path: str) -> str:
+        """The name of an image path without folder and extension (``scene-03-v2``)."""
+        return Path(path).name.rsplit(".", 1)[0]
 
     def store_image(
-        self, number: int, data: bytes, media_type: str, width: int, height: int
+        self, number: int, data: bytes, media_type: str, width: int, height: int, variant: int = 1
     ) -> ImageFile:
-        """Write an image atomically; remove the scene's older image if its type changed."""
-        path = self.image_path(number, media_type)
+        """Write an image atomically; remove the variant's older file if its type changed."""
+        path = self.image_path(number, media_type, variant)
         try:
             self.images_dir.mkdir(parents=True, exist_ok=True)
             atomic_write(path, data, durable=False)  # flushed with the stage (see sync)
         except OSError as error:
             raise _write_error(path, error) from None
-        self._remove_siblings(number, path)
+        self._remove_siblings(number, path, variant)
         return ImageFile(
             path=path.relative_to(self.folder).as_posix(),
             sha256=hashlib.sha256(data).hexdigest(),
@@ -313,19 +320,20 @@ class Project:
         height: int,
         sha256: str,
         size: int,
+        variant: int = 1,
     ) -> ImageFile:
         """Move a verified image file (in ``images/``) into place as scene ``number``'s image.
 
         The file was written, fsynced, hashed and decoded once as it was downloaded: storing it
         is a rename, not a second write.
         """
-        path = self.image_path(number, media_type)
+        path = self.image_path(number, media_type, variant)
         try:
             os.chmod(source, 0o644)
             os.replace(source, path)
         except OSError as error:
             raise _write_error(path, error) from None
-        self._remove_siblings(number, path)
+        self._remove_siblings(number, path, variant)
         return ImageFile(
             path=path.relative_to(self.folder).as_posix(),
             sha256=sha256,
@@ -335,13 +343,19 @@ class Project:
             bytes=size,
         )
 
-    def _remove_siblings(self, number: int, path: Path) -> None:
-        """Remove the scene's image of another type, if it had one (no directory listing)."""
+    def _remove_siblings(self, number: int, path: Path, variant: int = 1) -> None:
+        """Remove the same variant's file of another type, if it had one (no directory
+        listing); other variants' files are never touched."""
         for extension in (*_EXTENSIONS.values(), ".img"):
-            other = self.images_dir / f"scene-{number:02d}{extension}"
+            other = self.image_path(number, "", variant).with_suffix(extension)
             if other != path:
                 with contextlib.suppress(FileNotFoundError):
                     other.unlink()
+
+    def discard_image(self, image: ImageFile) -> None:
+        """Remove a just-stored image file that duplicates one the project keeps already."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.folder / image.path)
 
     def image_intact(self, image: ImageFile | None) -> bool:
         """Whether a recorded image is on disk with the recorded checksum."""

@@ -34,6 +34,16 @@ class ImageView:
 
 
 @dataclass(frozen=True)
+class VariantView:
+    """One image drawn for a scene, shown as a thumbnail beside the chosen one."""
+
+    number: int
+    image: ImageView
+    seed: int | None
+    chosen: bool
+
+
+@dataclass(frozen=True)
 class SceneView:
     """What the template needs to show one scene."""
 
@@ -59,6 +69,8 @@ class SceneView:
     cost: str
     seconds: str
     attempts: list[str] = field(default_factory=list)
+    variants: list[VariantView] = field(default_factory=list)
+    """Every image drawn for the scene, when there is more than one."""
 
     @property
     def placeholder(self) -> bool:
@@ -204,7 +216,25 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
+        variants=variant_views(record, project_dir) if image is not None else [],
     )
+
+
+def variant_views(record: SceneRecord, project_dir: Path) -> list[VariantView]:
+    """The scene's images on disk, numbered as ``storyframe show`` lists them (none when the
+    scene has one image only)."""
+    from storyframe.takes import chosen_number
+
+    if len(record.variants) < 2:
+        return []
+    chosen = chosen_number(record)
+    views = []
+    for number, variant in enumerate(record.variants, 1):
+        src = _relative_src(variant.image.path, project_dir)
+        if src is not None:
+            image = ImageView(src, variant.image.width, variant.image.height)
+            views.append(VariantView(number, image, variant.seed, number == chosen))
+    return views if len(views) > 1 else []
 
 
 def local_image(path: str, project_dir: Path) -> Path | None:
@@ -259,4 +289,13 @@ def _money(amount: float) -> str:
     return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}".rstrip("0").rstrip(".")
 
 
-__all__ = ["ImageView", "SceneView", "local_image", "render_html", "story_title", "write_html"]
+__all__ = [
+    "ImageView",
+    "SceneView",
+    "VariantView",
+    "local_image",
+    "render_html",
+    "story_title",
+    "variant_views",
+    "write_html",
+]

@@ -115,3 +115,29 @@ def test_probe_reports_a_scene_below_the_first_screen() -> None:
 
 def test_missing_page_is_an_error(tmp_path: Path) -> None:
     assert load_script().main([str(tmp_path)]) == 2
+
+
+def test_variants_show_as_thumbnails_with_the_chosen_one_large(
+    tmp_path: Path, sample: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storyframe.models import Variant
+
+    root = tmp_path / "project"
+    board = sample.build_project(root, size=640)
+    record = board.record(2)
+    assert record.image is not None
+    other = root / "images" / "scene-02-v2.png"
+    other.write_bytes((root / record.image.path).read_bytes())
+    second = record.image.model_copy(update={"path": "images/scene-02-v2.png"})
+    record.variants = [Variant(image=record.image, seed=1), Variant(image=second, seed=2)]
+    record.image = second  # the second take is chosen
+    write_html(board, root)
+
+    assert load_script().main([str(root), "--probe"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    for name in ("phone", "desktop"):
+        takes = measured[name]["takes"]
+        assert takes["thumbs"] == 2, (name, takes)
+        assert takes["main_src"] == takes["chosen_src"] == "images/scene-02-v2.png"
+        assert 0 < takes["thumb_width"] * 3 < takes["main_width"], (name, takes)
+        assert takes["compact_height"] == 0, "the panel grid shows no thumbnails"

@@ -94,7 +94,8 @@ def test_edit_changes_the_manifest_and_page_and_redraws_on_next_images(drawn: Pa
     assert summary["drawn"] == [2] and summary["kept"] == [1, 3]
     record = manifest(drawn)["scenes"][1]
     assert record["prompt"].startswith("close-up shot, low angle, a red fox in snow")
-    assert image.read_bytes() != old_image
+    assert (drawn / record["image"]["path"]).read_bytes() != old_image
+    assert image.read_bytes() == old_image, "the earlier image is kept, as variant 1"
 
 
 def test_edit_refuses_nothing_and_blank(drawn: Path) -> None:

@@ -6,7 +6,7 @@ debug logs. ``asyncio.run`` is called once per command, at the edge.
 
 from __future__ import annotations
 
-from storyframe.cli import export, info, install, keys, projects, review
+from storyframe.cli import export, info, install, keys, projects, review, takes
 from storyframe.cli.base import (
     EXIT_BUDGET,
     EXIT_DEGRADED,
@@ -46,4 +46,5 @@ __all__ = [
     "main",
     "projects",
     "review",
+    "takes",
 ]

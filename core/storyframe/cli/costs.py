@@ -137,10 +137,12 @@ def _placeholder_requests(settings: RunSettings, style: Any, count: int) -> list
 
 
 def todo_requests(
-    board: Storyboard, style: Any, *, only: tuple[int, ...], redraw: bool
+    board: Storyboard, style: Any, *, only: tuple[int, ...], redraw: bool, variants: int = 1
 ) -> list[ImageRequest]:
-    """The requests ``images`` would send: approved scenes not drawn (or asked for again)."""
+    """The requests ``images`` would send: approved scenes not drawn (or asked for again),
+    and the candidates that would top each scene up to ``variants`` images of its prompt."""
     from storyframe.prompts import build_request
+    from storyframe.takes import count_drawn
 
     out = []
     for record in board.scenes:
@@ -149,18 +151,16 @@ def todo_requests(
             continue
         if not record.approved:
             continue
-        if record.status == "done" and not redraw and not only:
-            continue
-        out.append(
-            build_request(
-                record.scene,
-                style,
-                board.analysis,
-                base_seed=board.settings.seed,
-                width=board.settings.width,
-                height=board.settings.height,
-            )
+        first = int(record.status != "done" or redraw or bool(only))
+        request = build_request(
+            record.scene,
+            style,
+            board.analysis,
+            base_seed=board.settings.seed,
+            width=board.settings.width,
+            height=board.settings.height,
         )
+        out.extend([request] * max(first, variants - count_drawn(record, request.prompt)))
     return out
 
 
@@ -174,6 +174,7 @@ async def plan_story(
     draw: bool,
     force: bool,
     max_cost: float | None,
+    variants: int = 1,
 ) -> RunPlan:
     """The plan of ``run`` (``draw``) or ``scenes`` for ``story``."""
     from storyframe.cost import RunPlan, StagePlan, free
@@ -188,9 +189,9 @@ async def plan_story(
         stages = [await text_estimate(registry, settings, story, count)]
     if draw:
         if board is not None:
-            requests = todo_requests(board, style, only=(), redraw=False)
+            requests = todo_requests(board, style, only=(), redraw=False, variants=variants)
         else:
-            requests = _placeholder_requests(settings, style, count)
+            requests = _placeholder_requests(settings, style, count) * variants
         stages.append(
             await image_estimate(
                 registry, settings.image_providers, requests, config.run.concurrency
@@ -210,12 +211,13 @@ async def plan_images(
     redraw: bool,
     concurrency: int | None,
     max_cost: float | None,
+    variants: int = 1,
 ) -> RunPlan:
     """The plan of ``images`` for an existing project."""
     from storyframe.cost import RunPlan
 
     style = registry.style(board.settings.style)
-    requests = todo_requests(board, style, only=only, redraw=redraw)
+    requests = todo_requests(board, style, only=only, redraw=redraw, variants=variants)
     stage = await image_estimate(
         registry,
         names or board.settings.image_providers,

@@ -21,6 +21,7 @@ from storyframe.cli.base import (
     state_of,
 )
 from storyframe.cli.costs import dry_run_option, max_cost_option
+from storyframe.cli.takes import asked_takes, set_prompt, take_options, variants_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,6 +246,7 @@ _keep_fallbacks_option = click.option(
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@variants_option
 @max_cost_option
 @dry_run_option
 @common
@@ -261,11 +263,12 @@ def run(ctx: click.Context, /, **options: Any) -> None:
     state = state_of(ctx)
     config, registry, story, settings, project = _prepare(state, options)
     max_cost = options.get("max_cost")
+    variants = options.get("variants") or config.run.variants
     if options["dry_run"]:
         plan = run_sync(
             costs.plan_story(
                 config, registry, story, settings, project,
-                draw=True, force=options["force"], max_cost=max_cost,
+                draw=True, force=options["force"], max_cost=max_cost, variants=variants,
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=options["as_json"])
@@ -288,6 +291,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
             redraw=options["force"],
             keep_fallbacks=options["keep_fallbacks"],
             budget=budget,
+            variants=variants,
         )
         summary.text_cost = board.text_usage.cost
         if summary.spent is not None and budget is not None:
@@ -412,6 +416,8 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
     help="Draw only scene N (repeatable: --scene 1 --scene 3).",
 )
 @click.option("--force", is_flag=True, help="Redraw approved scenes that are already done.")
+@take_options
+@variants_option
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
@@ -426,6 +432,10 @@ def images(
     project_dir: Path,
     scene_numbers: tuple[int, ...],
     force: bool,
+    reseed: bool,
+    take_seed: int | None,
+    take_prompt: str | None,
+    variants: int | None,
     image_provider: str | None,
     concurrency: int | None,
     keep_fallbacks: bool,
@@ -434,13 +444,20 @@ def images(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Draw the approved scenes of PROJECT that are not drawn yet (or --scene N to redraw one)."""
+    """Draw the approved scenes of PROJECT that are not drawn yet (or --scene N to redraw one).
+
+    Every image drawn is kept: `storyframe show PROJECT N` lists a scene's variants and
+    `storyframe pick` chooses one.
+    """
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
     from storyframe.project import Project
     from storyframe.registry import Registry
 
     state = state_of(ctx)
+    takes = asked_takes(
+        scene_numbers, reseed=reseed, seed=take_seed, prompt=take_prompt, variants=variants
+    )
     config = state.config()
     registry = Registry(config)
     chain = _chain_option(image_provider, "--image-provider")
@@ -448,6 +465,13 @@ def images(
         registry.image_slots(chain, origin="--image-provider")
     project = Project(project_dir)
     board = project.load()
+    variants = variants or config.run.variants
+    if takes:
+        from storyframe.cli.review import pick
+
+        pick(board, project, scene_numbers)  # unknown scene numbers are refused first
+        if take_prompt is not None:
+            set_prompt(board, scene_numbers[0], take_prompt)
     if dry_run:
         from storyframe.cli import costs
 
@@ -455,6 +479,7 @@ def images(
             costs.plan_images(
                 config, registry, project, board, chain,
                 only=scene_numbers, redraw=force, concurrency=concurrency, max_cost=max_cost,
+                variants=1 if takes else variants,
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=as_json)
@@ -465,6 +490,10 @@ def images(
     pipeline = Pipeline(config, registry=registry, reporter=reporter)
     try:
         with project.lock():
+            if take_prompt is not None:
+                board = project.load()  # under the lock: the prompt is saved before drawing
+                set_prompt(board, scene_numbers[0], take_prompt)
+                project.save(board)
             summary = run_sync(
                 pipeline.draw(
                     project,
@@ -475,11 +504,17 @@ def images(
                     concurrency=concurrency,
                     keep_fallbacks=keep_fallbacks,
                     budget=Budget(max_cost) if max_cost is not None else None,
+                    variants=1 if takes else variants,
+                    takes=takes,
                 ),
                 grace=config.run.interrupt_grace,
             )
     finally:
         reporter.close()
+    if takes and not (quiet or as_json):
+        from storyframe.cli.takes import echo_takes
+
+        echo_takes(board, sorted(takes), project.folder)
     _finish(summary, as_json=as_json, quiet=quiet, asked=scene_numbers)
 
 

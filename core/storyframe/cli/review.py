@@ -90,7 +90,30 @@ def scene_dict(record: SceneRecord, project: Project) -> dict[str, Any]:
         "image": image,
         "error": record.error,
         "attempts": record.attempts,
+        "variants": variant_dicts(record, project),
     }
+
+
+def variant_dicts(record: SceneRecord, project: Project) -> list[dict[str, Any]]:
+    """Every image drawn for the scene, numbered from 1, and which one is chosen."""
+    from storyframe.takes import chosen_number, ensure_variants
+
+    ensure_variants(record)
+    chosen = chosen_number(record)
+    return [
+        {
+            "number": number,
+            "chosen": number == chosen,
+            "seed": variant.seed,
+            "provider": variant.provider,
+            "model": variant.model,
+            "cost": variant.cost,
+            "image": str(project.folder / variant.image.path),
+            "prompt": variant.prompt,
+            "created_at": variant.created_at.isoformat(),
+        }
+        for number, variant in enumerate(record.variants, 1)
+    ]
 
 
 def _cost(cost: float | None) -> str:
@@ -123,6 +146,7 @@ def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> No
     for label, value in rows:
         if value:
             click.echo(f"  {label:<11}{value}")
+    _print_variants(data["variants"])
     for label, text in (
         ("Description", data["description"]),
         ("Image prompt", data["image_prompt"]),
@@ -136,6 +160,29 @@ def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> No
                         paragraph, width=_width(), initial_indent="  ", subsequent_indent="  "
                     )
                 )
+
+
+def _print_variants(variants: list[dict[str, Any]]) -> None:
+    """The scene's variants as a small table (only when it has more than one)."""
+    if len(variants) < 2:
+        return
+    click.echo("\nVariants (`storyframe pick PROJECT SCENE VARIANT` chooses one):")
+    cells = [["", "VARIANT", "SEED", "PROVIDER", "COST", "FILE"]] + [
+        [
+            "*" if v["chosen"] else "",
+            str(v["number"]),
+            "-" if v["seed"] is None else str(v["seed"]),
+            " ".join(p for p in (v["provider"], v["model"]) if p) or "-",
+            _cost(v["cost"]) or "-",
+            v["image"],
+        ]
+        for v in variants
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    for row in cells:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo(f"  {line}".rstrip())
+    click.echo("  (* chosen)")
 
 
 @cli.command()
