@@ -188,6 +188,11 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
                 image = ImageView(src, record.image.width, record.image.height)
     elif record.status == "failed":
         message = record.error or "The image could not be drawn."
+        src = _relative_src(record.image.path, project_dir) if record.image else None
+        if record.image is not None and src is not None:
+            # A failed redraw or take: the image drawn before is still the scene's picture.
+            image = ImageView(src, record.image.width, record.image.height)
+            message = f"The last drawing failed ({message}); this is the image drawn before."
     elif not record.approved:
         state, message = "skipped", "Not approved: this scene is not drawn until it is approved."
     else:

@@ -285,3 +285,18 @@ def test_a_redraw_keeps_the_variants_and_a_damaged_chosen_image_is_drawn_in_plac
     assert record["image"]["path"] == "images/scene-02-v3.png"
     assert record["seed"] == record["variants"][0]["seed"]
     assert {name: sha(drawn / "images" / name) for name in kept} == kept
+
+
+def test_a_failed_take_leaves_the_image_drawn_before_on_the_page(drawn: Path) -> None:
+    data = manifest(drawn)
+    record = data["scenes"][1]
+    record["status"], record["error"] = "failed", "runware: timeoutProvider"
+    (drawn / "storyboard.json").write_text(json.dumps(data))
+
+    result = invoke("render", drawn)
+    assert result.exit_code == 0, result.stderr
+    assert large_image(drawn, 2) == "images/scene-02.png"
+    page = (drawn / "index.html").read_text()
+    article = page.split('id="scene-02"', 1)[1].split("</article>", 1)[0]
+    assert "The last drawing failed (runware: timeoutProvider)" in article
+    assert 'class="panel panel--failed"' not in article
