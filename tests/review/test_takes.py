@@ -118,7 +118,7 @@ def test_prompt_option_saves_the_prompt_and_draws_a_new_image(drawn: Path) -> No
     assert result.exit_code == 0, result.stderr
     record = manifest(drawn)["scenes"][2]
     assert record["scene"]["image_prompt"] == "a red fox in deep snow"
-    assert record["prompt"].startswith("a red fox in deep snow")
+    assert "a red fox in deep snow" in record["prompt"]
     assert record["image"]["sha256"] != before["image"]["sha256"]
     assert [v["prompt"] for v in record["variants"]] == [before["prompt"], record["prompt"]]
     # picking the earlier take back is not undone by the next run
