@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from pydantic import SecretStr
 
 from storyframe.errors import AuthError, BadResponse, NotConfigured, ProviderError, Transient
-from storyframe.models import GeneratedImage, ImageRequest
+from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage
 from storyframe.providers import (
     Capabilities,
     CheckResult,
@@ -24,6 +24,7 @@ from storyframe.providers import (
     with_download,
 )
 from storyframe.secrets import redact, register_secret
+from storyframe_runware import references
 from storyframe_runware.config import RunwareConfig
 from storyframe_runware.errors import PROVIDER, classify
 from storyframe_runware.results import Done, Failed, Outcome, Pending, Unknown, read_envelope
@@ -71,6 +72,9 @@ class RunwareImageProvider(ImageProvider):
         max_prompt_length=PROMPT_MAX,
         async_jobs=True,
         recover=True,
+        references=2,
+        reference_mechanism="referenceImages (edit models) or ipAdapters, by model",
+        uploads=True,
     )
 
     def __init__(
@@ -90,6 +94,9 @@ class RunwareImageProvider(ImageProvider):
         self._scenes: dict[str, int] = {}
         self._poller: Poller | None = None
         self._poller_loop: asyncio.AbstractEventLoop | None = None
+        self._replaced: dict[str, str | None] = {}
+        """Upload ids Runware no longer held, and what replaced each (``None``: send inline)."""
+        self._upload_lock = asyncio.Lock()
 
     @property
     def settings(self) -> RunwareConfig:
@@ -205,7 +212,7 @@ class RunwareImageProvider(ImageProvider):
         tasks: list[dict[str, Any] | ProviderError] = []
         for request in requests:
             try:
-                task = inference_task(request, self.settings, request.handle or self.uuid_factory())
+                task = await self._task(request, request.handle or self.uuid_factory())
             except ProviderError as error:
                 tasks.append(error)
                 continue
@@ -221,6 +228,8 @@ class RunwareImageProvider(ImageProvider):
                 return task
             outcome = outcomes[task["taskUUID"]]
             if isinstance(outcome, Failed):
+                if references.is_unknown_image(outcome.error):
+                    return await self._forgotten(request, task, outcome.error)
                 return outcome.error
             assert isinstance(outcome, Done)
             try:
@@ -234,6 +243,70 @@ class RunwareImageProvider(ImageProvider):
         return list(
             await asyncio.gather(*(finish(r, t) for r, t in zip(requests, tasks, strict=True)))
         )
+
+    async def _task(self, request: ImageRequest, task_uuid: str) -> dict[str, Any]:
+        """The imageInference task for ``request``, with its reference sheets."""
+        task = inference_task(request, self.settings, task_uuid)
+        images = []
+        for ref in references.sent(request, self.settings):
+            uploaded = ref.uploads.get(self.name)
+            uploaded = self._replaced.get(uploaded, uploaded) if uploaded else None
+            images.append(uploaded or await asyncio.to_thread(references.data_uri, ref))
+        references.apply(task, images, self.settings)
+        return task
+
+    async def upload_reference(self, reference: ReferenceImage) -> str | None:
+        """Upload a sheet with an ``imageUpload`` task (free) and return its ``imageUUID``."""
+        if self.api_key is None:
+            raise self._not_configured()
+        image = await asyncio.to_thread(references.data_uri, reference)
+        try:
+            return await references.upload(
+                self._api_client(), self.uuid_factory(), image, timeout=self.settings.timeout
+            )
+        except ProviderError as error:
+            error.provider = error.provider or self.name
+            raise
+
+    async def _forgotten(
+        self, request: ImageRequest, task: Mapping[str, Any], error: ProviderError
+    ) -> ProviderError:
+        """Runware could not resolve a reference: upload the sheets it was sent by an upload id
+        again (once per id) and ask for the scene again; else the error stands."""
+        values = set(references.task_images(task))
+        stale = [
+            ref
+            for ref in references.sent(request, self.settings)
+            if ref.uploads.get(self.name) in values and ref.uploads[self.name] not in self._replaced
+        ]
+        if not stale:
+            return error
+        async with self._upload_lock:
+            for ref in stale:
+                old = ref.uploads[self.name]
+                if old in self._replaced:
+                    continue
+                try:
+                    self._replaced[old] = await self.upload_reference(ref)
+                except ProviderError as failure:
+                    log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
+                    self._replaced[old] = None
+        names = ", ".join(ref.name for ref in stale)
+        log.warning(
+            "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
+            "again for this run, drawing scene %d again",
+            names,
+            error.code,
+            request.scene_number,
+        )
+        retry = Transient(
+            f"Runware no longer holds the uploaded reference sheet(s) of {names} ({error.code}); "
+            "they were uploaded again",
+            provider=self.name,
+            code=error.code,
+        )
+        retry.resubmit_safe = True  # Runware refused the task: nothing was charged
+        return retry
 
     async def _execute(self, tasks: list[dict[str, Any]]) -> dict[str, Done | Failed]:
         """Submit ``tasks``, poll the unfinished ones, resubmit only those Runware lost."""
@@ -336,6 +409,7 @@ class RunwareImageProvider(ImageProvider):
         self, request: ImageRequest, task: Mapping[str, Any], item: Mapping[str, Any]
     ) -> GeneratedImage:
         image = self._describe(request.scene_number, task, item)
+        image.references = [ref.name for ref in references.sent(request, self.settings)]
         await self.paid(request, image)  # journaled before the download: never bought twice
         if not self.settings.download or image.url is None:
             return image
@@ -382,7 +456,7 @@ class RunwareImageProvider(ImageProvider):
             # No record of it, or a sync task still running: send the same task again under the
             # same taskUUID. Runware refuses a taskUUID it has (then it is waited for), so this
             # can never buy the image twice.
-            task = inference_task(request, self.settings, handle)
+            task = await self._task(request, handle)
             outcome = (await self._execute([task]))[handle]
         if isinstance(outcome, Done):
             task = {"taskUUID": handle, "model": self.settings.model}
@@ -418,8 +492,14 @@ class RunwareImageProvider(ImageProvider):
         )
         return self.priced(image)  # the configured price when Runware reports no cost
 
+    def max_references(self) -> int:
+        """The configured model's limit: FLUX.1 Kontext 2, ACE++ and Qwen-Image-Edit 1, others
+        none (``references`` and ``max_references`` in the config override it)."""
+        return references.max_references(self.settings)
+
     async def estimate(self, request: ImageRequest) -> CostEstimate | None:
-        """One image's cost from ``price_per_image`` or Runware's list price (no call made)."""
+        """One image's cost from ``price_per_image`` or Runware's list price (no call made;
+        reference uploads are free)."""
         from storyframe_runware.pricing import estimate
         from storyframe_runware.tasks import snap_size
 
