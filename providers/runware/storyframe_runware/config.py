@@ -89,7 +89,8 @@ class RunwareConfig(ProviderConfig):
             "How character reference sheets are sent: referenceImages (edit models such as "
             "FLUX.1 Kontext), ipAdapters (one IP-Adapter per sheet, needs ip_adapter_model), "
             "off, or auto (referenceImages on a known edit model, else ipAdapters when "
-            "ip_adapter_model is set, else off)."
+            "ip_adapter_model is set, else referenceImages when max_references is set, else "
+            "off)."
         ),
     )
     max_references: int | None = Field(

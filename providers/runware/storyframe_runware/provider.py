@@ -247,11 +247,14 @@ class RunwareImageProvider(ImageProvider):
     async def _task(self, request: ImageRequest, task_uuid: str) -> dict[str, Any]:
         """The imageInference task for ``request``, with its reference sheets."""
         task = inference_task(request, self.settings, task_uuid)
-        images = []
+        images: list[str] = []
         for ref in references.sent(request, self.settings):
             uploaded = ref.uploads.get(self.name)
-            uploaded = self._replaced.get(uploaded, uploaded) if uploaded else None
-            images.append(uploaded or await asyncio.to_thread(references.data_uri, ref))
+            if uploaded:
+                uploaded = self._replaced.get(uploaded, uploaded)
+            if not uploaded:
+                uploaded = await asyncio.to_thread(references.data_uri, ref)
+            images.append(uploaded)
         references.apply(task, images, self.settings)
         return task
 

@@ -39,11 +39,11 @@ def mechanism(config: RunwareConfig) -> Mechanism:
     """How references go to the configured model (``auto`` resolved)."""
     if config.references != "auto":
         return config.references
-    if config.model in EDIT_MODELS or config.max_references:
+    if config.model in EDIT_MODELS:
         return "referenceImages"
     if config.ip_adapter_model:
         return "ipAdapters"
-    return "off"
+    return "referenceImages" if config.max_references else "off"
 
 
 def max_references(config: RunwareConfig) -> int:
