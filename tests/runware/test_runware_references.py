@@ -344,3 +344,70 @@ def test_a_jpeg_sheet_goes_as_image_jpeg(tmp_path: Path) -> None:
     path = tmp_path / "sheet.png"  # the name lies; the bytes decide
     path.write_bytes(buffer.getvalue())
     assert encode(ReferenceImage(name="Wren", path=path)).startswith("data:image/jpeg;base64,")
+
+
+# -- the emulator's strictness -------------------------------------------------------------------
+
+
+async def post_tasks(emulator: Any, tasks: list[dict[str, Any]]) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(emulator.base_url, json=tasks, headers=headers) as response,
+    ):
+        return response.status, await response.json()
+
+
+def inference(model: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "taskType": "imageInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": model,
+        "positivePrompt": "a ferryman",
+        "width": 512,
+        "height": 512,
+        **extra,
+    }
+
+
+async def test_the_emulator_serves_an_upload_at_its_image_url(
+    emulator: Any, sheets: list[ReferenceImage]
+) -> None:
+    task = {"taskType": "imageUpload", "taskUUID": str(uuid.uuid4()), "image": data_uri(sheets[0])}
+    status, body = await post_tasks(emulator, [task])
+    (item,) = body["data"]
+    assert status == 200 and set(item) == {"taskType", "taskUUID", "imageUUID", "imageURL"}
+    async with aiohttp.ClientSession() as session, session.get(item["imageURL"]) as response:
+        assert await response.read() == sheets[0].path.read_bytes()
+
+
+async def test_the_emulator_decodes_and_checks_inline_references(
+    emulator: Any, sheets: list[ReferenceImage]
+) -> None:
+    raw = base64.b64encode(sheets[0].path.read_bytes()).decode()
+    ok = inference(KONTEXT, referenceImages=[data_uri(sheets[0]), raw])
+    status, body = await post_tasks(emulator, [ok])
+    assert status == 200 and body["data"][0]["imageURL"]
+    as_jpeg = "data:image/jpeg;base64," + raw  # PNG bytes declared as JPEG
+    for bad in (as_jpeg, "data:image/png;base64,not-base64!", str(uuid.uuid4())):
+        status, body = await post_tasks(emulator, [inference(KONTEXT, referenceImages=[bad])])
+        assert status == 400 and body["errors"][0]["code"] == "invalidReferenceImages", bad
+    assert emulator.images_paid == 1
+
+
+async def test_ace_plus_plus_takes_its_one_reference_only_with_an_ace_object(
+    emulator: Any, sheets: list[ReferenceImage]
+) -> None:
+    refs = [data_uri(sheets[0])]
+    status, body = await post_tasks(emulator, [inference("runware:102@1", referenceImages=refs)])
+    assert status == 400 and body["errors"][0]["code"] == "invalidReferenceImagesCount"
+    ace = {"type": "portrait"}
+    status, _ = await post_tasks(
+        emulator, [inference("runware:102@1", referenceImages=refs, acePlusPlus=ace)]
+    )
+    assert status == 200
+    status, body = await post_tasks(
+        emulator, [inference("runware:102@1", referenceImages=refs * 2, acePlusPlus=ace)]
+    )
+    assert body["errors"][0]["code"] == "invalidReferenceImagesCount"
+    assert body["errors"][0]["max"] == 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import SecretStr
 
-from storyframe.errors import AuthError, BadResponse, NotConfigured, ProviderError, Transient
+from storyframe.errors import BadResponse, NotConfigured, ProviderError, Transient
 from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage
 from storyframe.providers import (
     Capabilities,
@@ -33,9 +33,7 @@ from storyframe_runware.tasks import (
     SIZE_MAX,
     SIZE_MIN,
     SIZE_MULTIPLE,
-    account_task,
     inference_task,
-    ping_task,
 )
 
 if TYPE_CHECKING:
@@ -544,47 +542,16 @@ class RunwareImageProvider(ImageProvider):
     async def check(self) -> CheckResult:
         """``ping`` Runware, then, with a key, validate it and read the balance. Never raises."""
         try:
-            return await self._check()
+            from storyframe_runware.health import check_service
+
+            return await check_service(
+                self._api_client(),
+                has_key=self.api_key is not None,
+                key_env=str(self.key_env),
+                task_uuid=self.uuid_factory(),
+                timeout=self.settings.timeout,
+            )
         except ProviderError as error:
             return CheckResult(ok=False, detail=error.one_line())
         except Exception as error:  # a health check reports, it does not raise
             return CheckResult(ok=False, detail=redact(f"{type(error).__name__}: {error}"))
-
-    async def _check(self) -> CheckResult:
-        client = self._api_client()
-        timeout = min(self.settings.timeout, 30.0)
-        missing = f"{self.key_env} is not set"
-        try:
-            pong = await client.request_json("POST", "", json=[ping_task()], timeout=timeout)
-        except AuthError:
-            if self.api_key is None:
-                return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
-            raise
-        items = pong.get("data") if isinstance(pong, dict) else None
-        if not any(
-            isinstance(item, dict) and (item.get("pong") or item.get("taskType") == "ping")
-            for item in (items if isinstance(items, list) else [])
-        ):
-            return CheckResult(ok=False, detail="Runware answered ping with no ping result")
-        if self.api_key is None:
-            return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
-        task_uuid = self.uuid_factory()
-        body = await client.request_json(
-            "POST", "", json=[account_task(task_uuid)], timeout=timeout
-        )
-        outcome = read_envelope(body, [task_uuid])[task_uuid]
-        if isinstance(outcome, Failed):
-            return CheckResult(ok=False, detail=outcome.error.one_line())
-        details: Mapping[str, Any] = {}
-        data = body.get("data") if isinstance(body, dict) else None
-        for item in data if isinstance(data, list) else []:
-            if isinstance(item, dict) and item.get("taskType") == "accountManagement":
-                details = item
-        balance = details.get("balance")
-        balance = float(balance) if isinstance(balance, int | float) else None
-        detail = "key valid"
-        if details.get("organizationName"):
-            detail += f", organisation {details['organizationName']}"
-        if balance is not None:
-            detail += f", balance ${balance:.2f}"
-        return CheckResult(ok=True, detail=detail, balance=balance)
