@@ -68,7 +68,7 @@ async def test_upload_reads_the_object_form_too(
     make_provider: Make, emulator: Any, sheets: list[ReferenceImage]
 ) -> None:
     emulator.upload_form = "object"
-    image_uuid = await make_provider().upload_reference(sheets[0])
+    image_uuid = await make_provider(model=KONTEXT).upload_reference(sheets[0])
     assert image_uuid in emulator.uploads
 
 
@@ -86,10 +86,10 @@ async def test_a_sheet_that_is_not_an_image_is_refused_before_any_request(
     bad = tmp_path / "sheet.png"
     bad.write_bytes(b"<html>not an image</html>")
     with pytest.raises(InvalidRequest, match="not a PNG, JPEG or WEBP"):
-        await make_provider().upload_reference(ReferenceImage(name="Wren", path=bad))
+        await make_provider(model=KONTEXT).upload_reference(ReferenceImage(name="Wren", path=bad))
     missing = ReferenceImage(name="Pip", path=tmp_path / "gone.png")
     with pytest.raises(InvalidRequest, match="cannot read the reference sheet of Pip"):
-        await make_provider().upload_reference(missing)
+        await make_provider(model=KONTEXT).upload_reference(missing)
     assert emulator.bodies == []
 
 
@@ -177,10 +177,12 @@ async def test_a_model_without_references_gets_none(
 ) -> None:
     provider = make_provider()  # FLUX.1 dev: not an edit model
     assert provider.max_references() == 0
+    assert await provider.upload_reference(sheets[0]) is None
     image = await provider.generate(make_request(references=sheets))
     (task,) = emulator.inference_tasks()
     assert "referenceImages" not in task and "ipAdapters" not in task
     assert image.references == []
+    assert emulator.upload_tasks() == [], "nothing is uploaded for a model that takes none"
 
 
 async def test_off_sends_none_even_on_an_edit_model(

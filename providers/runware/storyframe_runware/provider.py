@@ -257,7 +257,10 @@ class RunwareImageProvider(ImageProvider):
         return task
 
     async def upload_reference(self, reference: ReferenceImage) -> str | None:
-        """Upload a sheet with an ``imageUpload`` task (free) and return its ``imageUUID``."""
+        """Upload a sheet with an ``imageUpload`` task (free) and return its ``imageUUID``;
+        ``None`` without a call when the configured model takes no references."""
+        if self.max_references() == 0:
+            return None
         if self.api_key is None:
             raise self._not_configured()
         image = await asyncio.to_thread(references.data_uri, reference)
