@@ -12,7 +12,15 @@ from pydantic import SecretStr
 
 from storyframe.errors import BadResponse
 from storyframe.http import HttpClient
-from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style, Usage
+from storyframe.models import (
+    GeneratedImage,
+    ImageRequest,
+    ReferenceImage,
+    Scene,
+    StoryAnalysis,
+    Style,
+    Usage,
+)
 from storyframe.providers import (
     BaseURL,
     Capabilities,
@@ -87,6 +95,25 @@ class GoodHttpImage(_ServiceClient, ImageProvider):
             data=data,
             seed=answer.get("seed"),
         )
+
+
+class GoodHttpImageWithSheets(GoodHttpImage):
+    """Takes up to two character sheets, sent as base64 in ``references``."""
+
+    name = "good-http-sheets"
+    capabilities = Capabilities(seed=True, references=2, reference_mechanism="JSON base64")
+
+    def sheets(self, request: ImageRequest) -> list[ReferenceImage]:
+        return request.references[: self.max_references()]
+
+    def payload(self, request: ImageRequest) -> dict[str, Any]:
+        sheets = [base64.b64encode(ref.path.read_bytes()).decode() for ref in self.sheets(request)]
+        return {**super().payload(request), "references": sheets}
+
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        image = await super().generate(request)
+        image.references = [ref.name for ref in self.sheets(request)]
+        return image
 
 
 class GoodHttpText(_ServiceClient, TextProvider):

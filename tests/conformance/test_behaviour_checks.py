@@ -7,9 +7,12 @@ check against it and asserts that check fails, naming the problem.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,7 +20,7 @@ import pytest
 
 from storyframe.errors import AuthError, InvalidRequest, ProviderError, Transient
 from storyframe.http import HttpClient, HttpResponse, error_for_status
-from storyframe.models import ImageRequest, Scene, Style, Usage
+from storyframe.models import ImageRequest, ReferenceImage, Scene, Style, Usage
 from storyframe.providers import Provider
 from storyframe.testing import (
     CONFORMANCE_STYLE,
@@ -28,7 +31,14 @@ from storyframe.testing import (
     TextProviderConformance,
     checks,
 )
-from tests.conformance.http_providers import GoodHttpImage, GoodHttpText, answer, factory_for
+from storyframe.testing import references as refchecks
+from tests.conformance.http_providers import (
+    GoodHttpImage,
+    GoodHttpImageWithSheets,
+    GoodHttpText,
+    answer,
+    factory_for,
+)
 
 CASES = {case.name: case for case in ERROR_CASES}
 
@@ -37,6 +47,15 @@ class TestGoodHttpImage(ImageProviderConformance):
     @pytest.fixture
     def http_factory(self) -> Any:
         return factory_for(GoodHttpImage)
+
+    def answer(self, request: RecordedRequest) -> Reply:
+        return answer(request)
+
+
+class TestGoodHttpImageWithSheets(ImageProviderConformance):
+    @pytest.fixture
+    def http_factory(self) -> Any:
+        return factory_for(GoodHttpImageWithSheets)
 
     def answer(self, request: RecordedRequest) -> Reply:
         return answer(request)
@@ -164,6 +183,34 @@ class LeavesSessionOpen(GoodHttpImage):
         self._client = None  # forgets the client instead of closing it
 
 
+class ClaimsSheetsItNeverSends(GoodHttpImageWithSheets):
+    def payload(self, request: ImageRequest) -> dict[str, Any]:
+        return GoodHttpImage.payload(self, request)
+
+
+class NamesNoSheets(GoodHttpImageWithSheets):
+    async def generate(self, request: ImageRequest) -> Any:
+        image = await super().generate(request)
+        image.references = []
+        return image
+
+
+class SendsSheetsReversed(GoodHttpImageWithSheets):
+    def sheets(self, request: ImageRequest) -> list[ReferenceImage]:
+        return super().sheets(request)[::-1]
+
+    async def generate(self, request: ImageRequest) -> Any:
+        image = await super().generate(request)
+        image.references.reverse()  # names them as if in the given order
+        return image
+
+
+class SendsEverySheet(GoodHttpImageWithSheets):
+    def payload(self, request: ImageRequest) -> dict[str, Any]:
+        sheets = [base64.b64encode(ref.path.read_bytes()).decode() for ref in request.references]
+        return {**GoodHttpImage.payload(self, request), "references": sheets}
+
+
 # Broken text providers ---------------------------------------------------------------------------
 
 
@@ -225,6 +272,18 @@ async def size_and_seed(cls: type[Provider]) -> None:
         await checks.check_size_and_seed(provider, IMAGE_SUITE.sized_request(cls), service)
 
 
+def sheets(capped: bool) -> Check:
+    async def run(cls: type[Provider]) -> None:
+        check = refchecks.check_references_capped if capped else refchecks.check_references_sent
+        with tempfile.TemporaryDirectory() as folder:
+            async with checks.serving(factory_for(cls), answer) as (provider, service):
+                assert isinstance(provider, GoodHttpImage)
+                await check(provider, IMAGE_SUITE.image_request(cls), Path(folder), service)
+
+    run.__name__ = "capped" if capped else "sent"
+    return run
+
+
 async def logs(cls: type[Provider]) -> None:
     with checks.captured_logs() as texts:
         async with checks.serving(factory_for(cls), answer) as (provider, _):
@@ -265,6 +324,10 @@ BROKEN: list[tuple[type[Provider], Check, str]] = [
     (KeyInMessage, mapping("401"), "the API key shows in the 401 error"),
     (KeyInLogs, logs, "the API key shows in the logs"),
     (LeavesSessionOpen, sessions, r"aclose\(\) left 1 aiohttp session\(s\) open"),
+    (ClaimsSheetsItNeverSends, sheets(False), "no request carried the sheet"),
+    (NamesNoSheets, sheets(False), r"GeneratedImage.references is \[\], expected"),
+    (SendsSheetsReversed, sheets(False), "another order than given"),
+    (SendsEverySheet, sheets(True), "beyond max_references"),
     (NoUsage, usage, "usage.calls is 0"),
     (IdenticalScenes, scenes, "same description"),
     (DoubledSuffix, scenes, "contains the style's prompt_suffix"),

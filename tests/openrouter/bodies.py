@@ -35,6 +35,18 @@ MODELS: dict[str, ModelSpec] = {
 }
 """The models whose limits the emulator enforces (others are served without limits)."""
 
+INPUT_MODALITIES: dict[str, list[str]] = {
+    "openai/gpt-4o-mini": ["text", "image", "file"],
+    "openai/gpt-3.5-turbo": ["text"],
+    "google/gemini-2.5-flash-image": ["image", "text"],
+    "black-forest-labs/flux.2-pro": ["text", "image"],
+}
+"""``architecture.input_modalities`` of known models; a model listed without ``"image"`` gets
+the 404 for image parts (unlisted models take them)."""
+
+IMAGE_PART_TOKENS = 258
+"""Prompt tokens the emulator counts per image part (the real count is provider-specific)."""
+
 
 def count_tokens(text: str) -> int:
     """The emulator's token count: UTF-8 bytes / 4, rounded up."""
@@ -43,9 +55,30 @@ def count_tokens(text: str) -> int:
 
 def prompt_tokens(body: dict[str, Any]) -> int:
     """The prompt's tokens: every message's content plus the response format."""
-    parts = [str(m.get("content") or "") for m in body.get("messages") or []]
+    parts: list[str] = []
+    images = 0
+    for message in body.get("messages") or []:
+        content = message.get("content") or ""
+        if isinstance(content, list):
+            parts += [str(p.get("text") or "") for p in content if isinstance(p, dict)]
+            images += sum(
+                1 for p in content if isinstance(p, dict) and p.get("type") == "image_url"
+            )
+        else:
+            parts.append(str(content))
     parts.append(json.dumps(body.get("response_format") or {}))
-    return sum(count_tokens(p) for p in parts)
+    return sum(count_tokens(p) for p in parts) + images * IMAGE_PART_TOKENS
+
+
+def image_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``image_url`` content parts of the request's messages, in order."""
+    return [
+        part
+        for message in body.get("messages") or []
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    ]
 
 
 # --- bodies ---------------------------------------------------------------------------------

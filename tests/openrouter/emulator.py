@@ -33,6 +33,11 @@ Behaviours include ``status`` (any HTTP error, e.g. 500/502/503/504), ``rate_lim
 ``error_in_200`` (a top-level ``error`` or ``choices[0].error``), ``content`` (e.g. invalid
 structured output), ``scenes`` (a wrong scene count) and ``empty``.
 
+Image parts in a user message (``{"type": "image_url", ...}``) are accepted for models whose
+``input_modalities`` include ``"image"`` (unlisted models too); a model listed without it gets the
+documented 404 "No endpoints found that support image input". A part that is neither an http(s)
+URL nor a base64 data URL of a PNG, JPEG, WEBP or GIF is a 400 (its exact body is unconfirmed).
+
 Tests that use it must allow 127.0.0.1 through pytest-recording's network block:
 ``pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])``.
 """
@@ -43,6 +48,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -53,12 +59,14 @@ from aiohttp import web
 
 from tests.openrouter.bodies import (
     ANALYSIS,
+    INPUT_MODALITIES,
     MODELS,
     ModelSpec,
     completion,
     count_tokens,
     error_body,
     error_response,
+    image_parts,
     make_scenes,
     prompt_tokens,
     request_kind,
@@ -98,6 +106,7 @@ class OpenRouterEmulator:
         self.upstream = upstream
         self.latency = latency
         self.models: dict[str, ModelSpec] = dict(MODELS)
+        self.input_modalities: dict[str, list[str]] = dict(INPUT_MODALITIES)
         self.requests: list[Recorded] = []
         self.script: deque[Behaviour] = deque()
         self.key_data: dict[str, Any] = {
@@ -194,7 +203,7 @@ class OpenRouterEmulator:
         if self.latency:
             await self.sleep(self.latency)
         if isinstance(body, dict):
-            refusal = self._limit_failure(body)
+            refusal = self._image_input_failure(body) or self._limit_failure(body)
             if refusal is not None:
                 return refusal
         if self.script:
@@ -202,6 +211,29 @@ class OpenRouterEmulator:
         if not isinstance(body, dict) or not body.get("messages"):
             return error_response(400, 'Input required: specify "prompt" or "messages"')
         return self.answer(body)
+
+    def _image_input_failure(self, body: dict[str, Any]) -> web.Response | None:
+        """Routing finds no endpoint for image parts on a model without image input (404), and
+        refuses image parts that are not http(s) URLs or base64 data URLs of supported types."""
+        parts = image_parts(body)
+        if not parts:
+            return None
+        modalities = self.input_modalities.get(str(body.get("model")))
+        if modalities is not None and "image" not in modalities:
+            payload = {
+                "error": {"message": "No endpoints found that support image input", "code": 404}
+            }
+            return web.json_response(payload, status=404)
+        for part in parts:
+            image_url = part.get("image_url")
+            url = image_url.get("url") if isinstance(image_url, dict) else None
+            if not isinstance(url, str) or not _valid_image_url(url):
+                return error_response(
+                    400,
+                    "Invalid image URL: expected an http(s) URL or a "
+                    "base64 data URL of a PNG, JPEG, WEBP or GIF image",
+                )
+        return None
 
     def _limit_failure(self, body: dict[str, Any]) -> web.Response | None:
         spec = self.models.get(str(body.get("model")))
@@ -259,6 +291,10 @@ class OpenRouterEmulator:
                     "is_moderated": True,
                 },
                 "supported_parameters": ["structured_outputs", "max_tokens", "response_format"],
+                "architecture": {
+                    "input_modalities": self.input_modalities.get(model, ["text"]),
+                    "output_modalities": ["text"],
+                },
             }
             for model, spec in self.models.items()
         ]
@@ -309,6 +345,24 @@ class OpenRouterEmulator:
                 10,
             )
         return web.json_response(payload)
+
+
+_IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)$")
+_MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff", "gif": b"GIF8", "webp": b"RIFF"}
+
+
+def _valid_image_url(url: str) -> bool:
+    """An http(s) URL, or a base64 data URL whose bytes are the image type it names."""
+    if url.startswith(("http://", "https://")):
+        return True
+    match = _IMAGE_DATA_URL.match(url)
+    if match is None:
+        return False
+    try:
+        data = base64.b64decode(match.group(2), validate=True)
+    except ValueError:
+        return False
+    return data.startswith(_MAGIC[match.group(1)])
 
 
 # --- scripted behaviours --------------------------------------------------------------------

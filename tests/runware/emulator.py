@@ -48,6 +48,12 @@ Paid work and recovery (used by ``tests/faults``):
   (after the tasks are registered), so batches can be caught in flight.
 - ``task_time``: seconds each image takes to make. An async task answers ``processing`` until
   then; a sync request waits that long (its tasks run side by side) before it answers.
+
+Image inputs (``emulator_inputs``): ``imageUpload`` stores the image (PNG/JPG/WEBP, checked) and
+answers ``imageUUID`` and ``imageURL`` in the ``data`` array (``upload_form = "object"`` answers
+the object form the upload page shows); uploads are free and served by the image host.
+``referenceImages`` and ``ipAdapters`` are checked per model; an imageUUID the emulator does not
+hold (never uploaded, or dropped with ``forget``) is refused.
 """
 
 from __future__ import annotations
@@ -65,6 +71,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+
+try:
+    from tests.runware import emulator_inputs as inputs
+except ImportError:  # run as a script from tests/runware
+    import emulator_inputs as inputs  # type: ignore[no-redef]
 
 FaultKind = Literal["inference", "poll", "image"]
 ImageFault = Literal["truncated", "corrupt", "html", "oversized", "oversized_chunked", "wrong_type"]
@@ -177,6 +188,10 @@ class Emulator:
         self.details: Counter[str] = Counter()
         self._next_failures: deque[tuple[dict[str, Any], Literal["errors", "data"]]] = deque()
         self._misdirect: deque[str] = deque()
+        self._upload_uuids: set[str] = set()
+        self.uploads: dict[str, tuple[str, bytes | None]] = {}
+        """Uploaded images by imageUUID: their format and bytes."""
+        self.upload_form: Literal["array", "object"] = "array"
 
     # -- scripting -----------------------------------------------------------------------------
 
@@ -234,6 +249,30 @@ class Emulator:
     def images_made(self) -> int:
         """How many images were generated (and would have been paid for)."""
         return len(self._images)
+
+    def forget(self, image_uuid: str) -> None:
+        """Drop an uploaded image, as a service that no longer keeps it would."""
+        self.uploads.pop(image_uuid, None)
+
+    def holds(self, image_uuid: str) -> bool:
+        """Whether an imageUUID names an uploaded or generated image the emulator holds."""
+        return image_uuid in self.uploads or image_uuid in self._images
+
+    def upload_tasks(self) -> list[dict[str, Any]]:
+        """Every imageUpload task received, in order."""
+        return [
+            t
+            for b in self.bodies
+            if isinstance(b, list)
+            for t in b
+            if isinstance(t, dict) and t.get("taskType") == "imageUpload"
+        ]
+
+    def inference_tasks(self) -> list[dict[str, Any]]:
+        """Every imageInference task received, in order."""
+        return [
+            t for b in self.inference_bodies() for t in b if t.get("taskType") == "imageInference"
+        ]
 
     def inference_bodies(self) -> list[list[dict[str, Any]]]:
         """The request bodies that carried imageInference tasks."""
@@ -320,6 +359,8 @@ class Emulator:
             return web.Response(body=fault.raw, content_type="application/json")
         status = 400 if errors and not data else 200
         envelope: dict[str, Any] = {"data": data}
+        if self.upload_form == "object" and kinds == {"imageUpload"} and len(data) == 1:
+            envelope["data"] = data[0]
         if errors:
             envelope["errors"] = errors
         return web.json_response(envelope, status=status)
@@ -345,6 +386,8 @@ class Emulator:
             self._task_details(task, data, errors)
         elif kind == "imageInference":
             self._inference(task, data, errors, fault)
+        elif kind == "imageUpload":
+            self._upload(task, data, errors)
         else:
             errors.append(
                 {
@@ -353,6 +396,34 @@ class Emulator:
                     "taskUUID": task.get("taskUUID"),
                 }
             )
+
+    def _upload(
+        self, task: dict[str, Any], data: list[dict[str, Any]], errors: list[dict[str, Any]]
+    ) -> None:
+        task_uuid = str(task.get("taskUUID") or "")
+        problem = inputs.upload_error(task, self.holds)
+        if task_uuid in self._tasks or task_uuid in self._upload_uuids:
+            problem = {
+                "code": "conflictTaskUUID",
+                "message": "A task with this taskUUID already exists.",
+                "parameter": "taskUUID",
+            }
+        if problem is not None:
+            errors.append({**problem, "taskType": "imageUpload", "taskUUID": task_uuid})
+            return
+        self._upload_uuids.add(task_uuid)
+        fmt, payload = inputs.decode(task["image"], self.holds) or ("PNG", None)
+        image_uuid = str(uuid.uuid4())
+        self.uploads[image_uuid] = (fmt, payload)
+        ext = _FORMATS[fmt][1] if fmt in _FORMATS else "png"
+        data.append(
+            {
+                "taskType": "imageUpload",
+                "taskUUID": task_uuid,
+                "imageUUID": image_uuid,
+                "imageURL": f"http://{self.image_host}:{self.port}/image/ws/2/ii/{image_uuid}.{ext}",
+            }
+        )
 
     def _account(self, task: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -394,6 +465,10 @@ class Emulator:
         problem = _validate(task)
         if problem:
             fail(*problem)
+            return
+        refused = inputs.inference_error(task, self.holds)
+        if refused is not None:
+            errors.append({**refused, "taskType": "imageInference", "taskUUID": task_uuid})
             return
         prompt = str(task["positivePrompt"])
         for marker, error in self._prompt_errors:
@@ -529,6 +604,9 @@ class Emulator:
             return web.Response(status=fault.status, headers=fault.headers, text="error")
         if fault is not None and fault.reset:
             return _reset(request)
+        uploaded = self.uploads.get(name.rsplit(".", 1)[0])
+        if uploaded is not None and uploaded[1] is not None and fault is None:
+            return web.Response(body=uploaded[1], content_type=_FORMATS[uploaded[0]][2])
         record = self._images.get(name.rsplit(".", 1)[0])
         if record is None:
             return web.Response(status=404, text="not found")

@@ -2,11 +2,13 @@
 
 The contract checks run against the Runware emulator; the behaviour checks run against the kit's
 fake service, answering image tasks the way Runware does (with a URL to an image of the size
-asked for).
+asked for) and uploads with a fresh imageUUID. The model is FLUX.1 Kontext, so the reference
+checks see two sheets sent by their upload ids.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from storyframe_runware.config import RunwareConfig
 from storyframe_runware.provider import RunwareImageProvider
 
 KEY = "rw-conformance-key-77aa"
+KONTEXT = "runware:106@1"
 
 
 class TestRunwareConformance(ImageProviderConformance):
@@ -30,6 +33,7 @@ class TestRunwareConformance(ImageProviderConformance):
     def provider_factory(self, emulator: Any) -> Callable[[], RunwareImageProvider]:
         emulator.api_key = KEY
         config = RunwareConfig(
+            model=KONTEXT,
             base_url=emulator.base_url,
             allowed_download_hosts=["127.0.0.1"],
             backoff_base=0.001,
@@ -41,6 +45,7 @@ class TestRunwareConformance(ImageProviderConformance):
     def http_factory(self) -> HttpFactory:
         def build(base_url: str, api_key: SecretStr | None, **settings: Any) -> Any:
             config = RunwareConfig(
+                model=KONTEXT,
                 base_url=base_url,
                 allowed_download_hosts=["127.0.0.1"],
                 poll_interval=0.05,
@@ -54,6 +59,14 @@ class TestRunwareConformance(ImageProviderConformance):
     def answer(self, request: RecordedRequest) -> Reply:
         data = []
         for task in request.json():
+            if task.get("taskType") == "imageUpload":
+                data.append(
+                    {
+                        "taskType": "imageUpload",
+                        "taskUUID": task["taskUUID"],
+                        "imageUUID": str(uuid.uuid4()),
+                    }
+                )
             if task.get("taskType") != "imageInference":
                 continue
             url = request.service.add_file(png(task["width"], task["height"]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from storyframe.models import GeneratedImage, ImageRequest, Scene, StoryAnalysis, Style, Usage
 from storyframe.providers import ImageProvider, Provider, TextProvider
-from storyframe.testing import checks
+from storyframe.testing import checks, references
 from storyframe.testing.checks import HttpFactory
 from storyframe.testing.contract import ProviderFactory, _ProviderConformance
 from storyframe.testing.samples import (
@@ -73,6 +74,33 @@ class ImageProviderConformance(_ProviderConformance):
         async with self.working(provider_factory, http_factory) as (provider, service):
             assert isinstance(provider, ImageProvider)
             await checks.check_size_and_seed(provider, self.sized_request(type(provider)), service)
+
+    @pytest.mark.asyncio
+    async def test_references_sent(
+        self,
+        provider_factory: ProviderFactory,
+        http_factory: HttpFactory | None,
+        tmp_path: Path,
+    ) -> None:
+        """Reference sheets, up to ``max_references()``, are sent in order and named in
+        ``GeneratedImage.references`` (none by a provider that takes none)."""
+        async with self.working(provider_factory, http_factory) as (provider, service):
+            assert isinstance(provider, ImageProvider)
+            request = self.image_request(type(provider), scene_number=5)
+            await references.check_references_sent(provider, request, tmp_path, service)
+
+    @pytest.mark.asyncio
+    async def test_references_capped(
+        self,
+        provider_factory: ProviderFactory,
+        http_factory: HttpFactory | None,
+        tmp_path: Path,
+    ) -> None:
+        """More sheets than ``max_references()``: only the first ones are sent and named."""
+        async with self.working(provider_factory, http_factory) as (provider, service):
+            assert isinstance(provider, ImageProvider)
+            request = self.image_request(type(provider), scene_number=6)
+            await references.check_references_capped(provider, request, tmp_path, service)
 
     def check_image(self, image: object, request: ImageRequest, cls: type[Provider]) -> None:
         """Assert ``image`` is a well-formed answer to ``request``."""

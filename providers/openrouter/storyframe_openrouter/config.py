@@ -12,6 +12,7 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_TEXT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_IMAGE_MODEL = "google/gemini-2.5-flash-image"
 DEFAULT_APP_TITLE = "storyframe"
+DEFAULT_MAX_REFERENCES = 2
 
 C = TypeVar("C", bound=ProviderConfig)
 
@@ -117,6 +118,14 @@ class OpenRouterImageConfig(OpenRouterBaseConfig):
     )
     image_size: str | None = Field(
         default=None, description='image_config.image_size ("1K", "2K", "4K"); unset: default.'
+    )
+    max_references: int = Field(
+        default=DEFAULT_MAX_REFERENCES,
+        ge=0,
+        le=16,
+        description="The most character reference sheets sent with one image, as image parts "
+        "of the message (the number a model takes varies; 0 sends none, for a model without "
+        "image input).",
     )
 
 

@@ -184,6 +184,11 @@ def map_error(
         if "require_parameters" in (availability.get("excluded_by") or []):
             hint += " that supports structured outputs, or unset temperature"
         hint += "."
+        if "image input" in message:
+            hint = (
+                f"The model takes no image input: choose one with image in its input "
+                f"modalities, or set {section} max_references = 0 to send no reference sheets."
+            )
 
     if effective == 401:
         return AuthError(

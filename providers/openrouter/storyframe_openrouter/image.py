@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import math
 import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from storyframe.errors import BadResponse
-from storyframe.models import GeneratedImage, ImageRequest, Usage
+from storyframe.errors import BadResponse, InvalidRequest
+from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage, Usage
 from storyframe.providers import Capabilities, CheckResult, ImageProvider, ProviderConfig
 from storyframe.secrets import register_secret
 from storyframe_openrouter import prompts
 from storyframe_openrouter.chat import ChatClient, Completion
-from storyframe_openrouter.config import OpenRouterImageConfig, coerce
+from storyframe_openrouter.config import DEFAULT_MAX_REFERENCES, OpenRouterImageConfig, coerce
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 """The ``image_config.aspect_ratio`` values every image model on OpenRouter accepts."""
+
+IMAGE_TYPES: dict[bytes, str] = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+"""Magic bytes of the image types OpenRouter takes as input (WEBP is checked apart)."""
 
 _DATA_URL = re.compile(
     r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S
@@ -35,7 +45,11 @@ class OpenRouterImageProvider(ImageProvider):
     key_env: ClassVar[str | None] = "OPENROUTER_API_KEY"
     config_model: ClassVar[type[ProviderConfig]] = OpenRouterImageConfig
     capabilities: ClassVar[Capabilities] = Capabilities(
-        seed=False, negative_prompt=False, exact_size=False
+        seed=False,
+        negative_prompt=False,
+        exact_size=False,
+        references=DEFAULT_MAX_REFERENCES,
+        reference_mechanism="image content parts",
     )
 
     def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
@@ -58,9 +72,10 @@ class OpenRouterImageProvider(ImageProvider):
         if cfg.image_size:
             image_config["image_size"] = cfg.image_size
         image_config.update(request.style.provider_params.get(self.name, {}))
+        sent = request.references[: self.max_references()]
         body: dict[str, Any] = {
             "model": cfg.model,
-            "messages": prompts.image_messages(request),
+            "messages": await self._messages(request, sent),
             "modalities": list(cfg.modalities),
             "image_config": image_config,
             "seed": request.seed,
@@ -76,6 +91,7 @@ class OpenRouterImageProvider(ImageProvider):
             seed=request.seed,
             cost=completion.usage.cost,
             task_id=completion.id or None,
+            references=[ref.name for ref in sent],
         )
         if url.startswith(("http://", "https://")):
             image.url = url
@@ -86,6 +102,29 @@ class OpenRouterImageProvider(ImageProvider):
                 error.provider = self.name
                 raise
         return image
+
+    def max_references(self) -> int:
+        """The configured ``max_references`` (how many input images a model takes varies)."""
+        return self.settings.max_references
+
+    async def _messages(
+        self, request: ImageRequest, sent: list[ReferenceImage]
+    ) -> list[dict[str, Any]]:
+        """The user turn: the text first, then one image part per reference sheet, in order."""
+        messages: list[dict[str, Any]] = list(prompts.image_messages(request))
+        if not sent:
+            return messages
+        names = ", ".join(ref.name for ref in sent)
+        text = (
+            f"{messages[0]['content']}\nThe attached images are character reference sheets, in "
+            f"this order: {names}. Draw each of these characters as their sheet shows them."
+        )
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for ref in sent:
+            url = await asyncio.to_thread(reference_data_url, ref, self.name)
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        messages[0] = {"role": "user", "content": parts}
+        return messages
 
     async def check(self) -> CheckResult:
         """Validate the key with ``GET /key``. Never raises."""
@@ -118,6 +157,31 @@ def image_urls(completion: Completion) -> list[str]:
         if isinstance(url, str) and url:
             urls.append(url)
     return urls
+
+
+def reference_data_url(reference: ReferenceImage, provider: str) -> str:
+    """A reference sheet as a base64 data URL (blocking: run it in a thread)."""
+    path = Path(reference.path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidRequest(
+            f"cannot read the reference sheet of {reference.name} ({path}): "
+            f"{error.strerror or error}",
+            provider=provider,
+            hint="Draw the character sheets again.",
+        ) from None
+    media = next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        media = "image/webp"
+    if media is None:
+        raise InvalidRequest(
+            f"the reference sheet of {reference.name} ({path}) is not a PNG, JPEG, WEBP or GIF "
+            "image",
+            provider=provider,
+            hint="Draw the character sheets again.",
+        )
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def decode_data_url(url: str) -> tuple[bytes, str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from storyframe.providers import BaseURL, ProviderConfig
 
@@ -12,6 +12,18 @@ DEFAULT_MODEL = "runware:101@1"
 """FLUX.1 [dev]: good prompt adherence at a low price per image (docs/providers/runware.md)."""
 
 OutputFormat = Literal["JPG", "PNG", "WEBP"]
+ReferenceMode = Literal["auto", "referenceImages", "ipAdapters", "off"]
+
+EDIT_MODELS: dict[str, int] = {
+    "runware:106@1": 2,  # FLUX.1 Kontext [dev]
+    "bfl:3@1": 2,  # FLUX.1 Kontext [pro]
+    "bfl:4@1": 2,  # FLUX.1 Kontext [max]
+    "runware:102@1": 1,  # FLUX Fill with ACE++ (the task needs an acePlusPlus object)
+    "runware:108@20": 1,  # Qwen-Image-Edit
+}
+"""Models known to take ``referenceImages``, with the most each takes; others take none."""
+
+_AIR = r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$"
 
 
 class RunwareConfig(ProviderConfig):
@@ -19,7 +31,7 @@ class RunwareConfig(ProviderConfig):
 
     model: str = Field(
         default=DEFAULT_MODEL,
-        pattern=r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$",
+        pattern=_AIR,
         description="The model's AIR id (source:id@version).",
     )
     base_url: BaseURL = Field(
@@ -70,6 +82,49 @@ class RunwareConfig(ProviderConfig):
     max_download_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="Largest image accepted, in bytes."
     )
+
+    references: ReferenceMode = Field(
+        default="auto",
+        description=(
+            "How character reference sheets are sent: referenceImages (edit models such as "
+            "FLUX.1 Kontext), ipAdapters (one IP-Adapter per sheet, needs ip_adapter_model), "
+            "off, or auto (referenceImages on a known edit model, else ipAdapters when "
+            "ip_adapter_model is set, else referenceImages when max_references is set, else "
+            "off)."
+        ),
+    )
+    max_references: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description=(
+            "The most sheets one image may carry (default: the model's known limit, e.g. 2 for "
+            "FLUX.1 Kontext, 1 for Qwen-Image-Edit; 1 with ipAdapters)."
+        ),
+    )
+    ip_adapter_model: str | None = Field(
+        default=None,
+        pattern=_AIR,
+        description="The IP-Adapter's AIR id for ipAdapters (e.g. runware:55@1 for SDXL).",
+    )
+    ip_adapter_weight: float = Field(
+        default=1.0, ge=0, le=1, description="Each IP-Adapter's weight (0-1)."
+    )
+
+    @model_validator(mode="after")
+    def _reference_settings(self) -> Self:
+        if self.references == "ipAdapters" and not self.ip_adapter_model:
+            raise ValueError("references = 'ipAdapters' needs ip_adapter_model (an AIR id)")
+        if (
+            self.references == "referenceImages"
+            and self.model not in EDIT_MODELS
+            and self.max_references is None
+        ):
+            raise ValueError(
+                f"model {self.model} is not a known edit model: set max_references to the "
+                "number of referenceImages it takes"
+            )
+        return self
 
     @field_validator("output_format", mode="before")
     @classmethod

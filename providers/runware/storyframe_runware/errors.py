@@ -59,6 +59,27 @@ _EXACT: dict[str, type[ProviderError]] = {
     "incompatibleParameters": InvalidRequest,
     "taskNotFound": Transient,
     "taskFailedOrNotFound": Transient,
+    "invalidReferenceImagesCount": InvalidRequest,
+    "invalidReferenceImages": InvalidRequest,
+    "invalidSeedImage": InvalidRequest,
+    "invalidGuideImage": InvalidRequest,
+}
+
+_CODE_HINTS: dict[str, str] = {
+    "invalidReferenceImagesCount": (
+        'The model takes fewer reference images: set max_references (or references = "off") '
+        "in [providers.runware]."
+    ),
+    "invalidReferenceImages": (
+        "Runware does not hold a reference sheet it was given (an expired upload?): draw the "
+        'scene again, or set references = "off" in [providers.runware].'
+    ),
+    "invalidSeedImage": "Runware could not use an input image: check it exists and is PNG, JPG "
+    "or WEBP.",
+    "invalidGuideImage": (
+        "Runware does not hold an IP-Adapter guide image it was given: draw the scene again, "
+        'or set references = "off" in [providers.runware].'
+    ),
 }
 
 _HINTS: dict[type[ProviderError], str] = {
@@ -118,7 +139,7 @@ def error_from_item(
         "provider": PROVIDER,
         "status": status if status >= 400 else None,
         "code": code or None,
-        "hint": _HINTS.get(cls),
+        "hint": _CODE_HINTS.get(code) or _HINTS.get(cls),
     }
     if issubclass(cls, Transient):
         return cls(text, retry_after=retry_after, **kwargs)

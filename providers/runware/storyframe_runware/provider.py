@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import SecretStr
 
-from storyframe.errors import AuthError, BadResponse, NotConfigured, ProviderError, Transient
-from storyframe.models import GeneratedImage, ImageRequest
+from storyframe.errors import BadResponse, NotConfigured, ProviderError, Transient
+from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage
 from storyframe.providers import (
     Capabilities,
     CheckResult,
@@ -24,6 +24,7 @@ from storyframe.providers import (
     with_download,
 )
 from storyframe.secrets import redact, register_secret
+from storyframe_runware import references
 from storyframe_runware.config import RunwareConfig
 from storyframe_runware.errors import PROVIDER, classify
 from storyframe_runware.results import Done, Failed, Outcome, Pending, Unknown, read_envelope
@@ -32,9 +33,7 @@ from storyframe_runware.tasks import (
     SIZE_MAX,
     SIZE_MIN,
     SIZE_MULTIPLE,
-    account_task,
     inference_task,
-    ping_task,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +70,9 @@ class RunwareImageProvider(ImageProvider):
         max_prompt_length=PROMPT_MAX,
         async_jobs=True,
         recover=True,
+        references=2,
+        reference_mechanism="referenceImages (edit models) or ipAdapters, by model",
+        uploads=True,
     )
 
     def __init__(
@@ -90,6 +92,9 @@ class RunwareImageProvider(ImageProvider):
         self._scenes: dict[str, int] = {}
         self._poller: Poller | None = None
         self._poller_loop: asyncio.AbstractEventLoop | None = None
+        self._replaced: dict[str, str | None] = {}
+        """Upload ids Runware no longer held, and what replaced each (``None``: send inline)."""
+        self._upload_lock = asyncio.Lock()
 
     @property
     def settings(self) -> RunwareConfig:
@@ -205,7 +210,7 @@ class RunwareImageProvider(ImageProvider):
         tasks: list[dict[str, Any] | ProviderError] = []
         for request in requests:
             try:
-                task = inference_task(request, self.settings, request.handle or self.uuid_factory())
+                task = await self._task(request, request.handle or self.uuid_factory())
             except ProviderError as error:
                 tasks.append(error)
                 continue
@@ -221,6 +226,8 @@ class RunwareImageProvider(ImageProvider):
                 return task
             outcome = outcomes[task["taskUUID"]]
             if isinstance(outcome, Failed):
+                if references.is_unknown_image(outcome.error):
+                    return await self._forgotten(request, task, outcome.error)
                 return outcome.error
             assert isinstance(outcome, Done)
             try:
@@ -234,6 +241,76 @@ class RunwareImageProvider(ImageProvider):
         return list(
             await asyncio.gather(*(finish(r, t) for r, t in zip(requests, tasks, strict=True)))
         )
+
+    async def _task(self, request: ImageRequest, task_uuid: str) -> dict[str, Any]:
+        """The imageInference task for ``request``, with its reference sheets."""
+        task = inference_task(request, self.settings, task_uuid)
+        images: list[str] = []
+        for ref in references.sent(request, self.settings):
+            uploaded = ref.uploads.get(self.name)
+            if uploaded:
+                uploaded = self._replaced.get(uploaded, uploaded)
+            if not uploaded:
+                uploaded = await asyncio.to_thread(references.data_uri, ref)
+            images.append(uploaded)
+        references.apply(task, images, self.settings)
+        return task
+
+    async def upload_reference(self, reference: ReferenceImage) -> str | None:
+        """Upload a sheet with an ``imageUpload`` task (free) and return its ``imageUUID``;
+        ``None`` without a call when the configured model takes no references."""
+        if self.max_references() == 0:
+            return None
+        if self.api_key is None:
+            raise self._not_configured()
+        image = await asyncio.to_thread(references.data_uri, reference)
+        try:
+            return await references.upload(
+                self._api_client(), self.uuid_factory(), image, timeout=self.settings.timeout
+            )
+        except ProviderError as error:
+            error.provider = error.provider or self.name
+            raise
+
+    async def _forgotten(
+        self, request: ImageRequest, task: Mapping[str, Any], error: ProviderError
+    ) -> ProviderError:
+        """Runware could not resolve a reference: upload the sheets it was sent by an upload id
+        again (once per id) and ask for the scene again; else the error stands."""
+        values = set(references.task_images(task))
+        stale = [
+            ref
+            for ref in references.sent(request, self.settings)
+            if ref.uploads.get(self.name) in values and ref.uploads[self.name] not in self._replaced
+        ]
+        if not stale:
+            return error
+        async with self._upload_lock:
+            for ref in stale:
+                old = ref.uploads[self.name]
+                if old in self._replaced:
+                    continue
+                try:
+                    self._replaced[old] = await self.upload_reference(ref)
+                except ProviderError as failure:
+                    log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
+                    self._replaced[old] = None
+        names = ", ".join(ref.name for ref in stale)
+        log.warning(
+            "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
+            "again for this run, drawing scene %d again",
+            names,
+            error.code,
+            request.scene_number,
+        )
+        retry = Transient(
+            f"Runware no longer holds the uploaded reference sheet(s) of {names} ({error.code}); "
+            "they were uploaded again",
+            provider=self.name,
+            code=error.code,
+        )
+        retry.resubmit_safe = True  # Runware refused the task: nothing was charged
+        return retry
 
     async def _execute(self, tasks: list[dict[str, Any]]) -> dict[str, Done | Failed]:
         """Submit ``tasks``, poll the unfinished ones, resubmit only those Runware lost."""
@@ -336,6 +413,7 @@ class RunwareImageProvider(ImageProvider):
         self, request: ImageRequest, task: Mapping[str, Any], item: Mapping[str, Any]
     ) -> GeneratedImage:
         image = self._describe(request.scene_number, task, item)
+        image.references = [ref.name for ref in references.sent(request, self.settings)]
         await self.paid(request, image)  # journaled before the download: never bought twice
         if not self.settings.download or image.url is None:
             return image
@@ -382,7 +460,7 @@ class RunwareImageProvider(ImageProvider):
             # No record of it, or a sync task still running: send the same task again under the
             # same taskUUID. Runware refuses a taskUUID it has (then it is waited for), so this
             # can never buy the image twice.
-            task = inference_task(request, self.settings, handle)
+            task = await self._task(request, handle)
             outcome = (await self._execute([task]))[handle]
         if isinstance(outcome, Done):
             task = {"taskUUID": handle, "model": self.settings.model}
@@ -418,8 +496,14 @@ class RunwareImageProvider(ImageProvider):
         )
         return self.priced(image)  # the configured price when Runware reports no cost
 
+    def max_references(self) -> int:
+        """The configured model's limit: FLUX.1 Kontext 2, ACE++ and Qwen-Image-Edit 1, others
+        none (``references`` and ``max_references`` in the config override it)."""
+        return references.max_references(self.settings)
+
     async def estimate(self, request: ImageRequest) -> CostEstimate | None:
-        """One image's cost from ``price_per_image`` or Runware's list price (no call made)."""
+        """One image's cost from ``price_per_image`` or Runware's list price (no call made;
+        reference uploads are free)."""
         from storyframe_runware.pricing import estimate
         from storyframe_runware.tasks import snap_size
 
@@ -461,47 +545,16 @@ class RunwareImageProvider(ImageProvider):
     async def check(self) -> CheckResult:
         """``ping`` Runware, then, with a key, validate it and read the balance. Never raises."""
         try:
-            return await self._check()
+            from storyframe_runware.health import check_service
+
+            return await check_service(
+                self._api_client(),
+                has_key=self.api_key is not None,
+                key_env=str(self.key_env),
+                task_uuid=self.uuid_factory(),
+                timeout=self.settings.timeout,
+            )
         except ProviderError as error:
             return CheckResult(ok=False, detail=error.one_line())
         except Exception as error:  # a health check reports, it does not raise
             return CheckResult(ok=False, detail=redact(f"{type(error).__name__}: {error}"))
-
-    async def _check(self) -> CheckResult:
-        client = self._api_client()
-        timeout = min(self.settings.timeout, 30.0)
-        missing = f"{self.key_env} is not set"
-        try:
-            pong = await client.request_json("POST", "", json=[ping_task()], timeout=timeout)
-        except AuthError:
-            if self.api_key is None:
-                return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
-            raise
-        items = pong.get("data") if isinstance(pong, dict) else None
-        if not any(
-            isinstance(item, dict) and (item.get("pong") or item.get("taskType") == "ping")
-            for item in (items if isinstance(items, list) else [])
-        ):
-            return CheckResult(ok=False, detail="Runware answered ping with no ping result")
-        if self.api_key is None:
-            return CheckResult(ok=False, detail=f"Runware reachable, but {missing}")
-        task_uuid = self.uuid_factory()
-        body = await client.request_json(
-            "POST", "", json=[account_task(task_uuid)], timeout=timeout
-        )
-        outcome = read_envelope(body, [task_uuid])[task_uuid]
-        if isinstance(outcome, Failed):
-            return CheckResult(ok=False, detail=outcome.error.one_line())
-        details: Mapping[str, Any] = {}
-        data = body.get("data") if isinstance(body, dict) else None
-        for item in data if isinstance(data, list) else []:
-            if isinstance(item, dict) and item.get("taskType") == "accountManagement":
-                details = item
-        balance = details.get("balance")
-        balance = float(balance) if isinstance(balance, int | float) else None
-        detail = "key valid"
-        if details.get("organizationName"):
-            detail += f", organisation {details['organizationName']}"
-        if balance is not None:
-            detail += f", balance ${balance:.2f}"
-        return CheckResult(ok=True, detail=detail, balance=balance)
