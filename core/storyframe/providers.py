@@ -167,6 +167,8 @@ class Capabilities(BaseModel):
             parts.append("async jobs")
         if self.recover:
             parts.append("recovers paid work")
+        if self.references:
+            parts.append(f"references<={self.references}")
         if self.max_prompt_length:
             parts.append(f"prompt<={self.max_prompt_length}")
         if not self.exact_size:
