@@ -38,6 +38,7 @@ from storyframe.story import StoryText
 
 if TYPE_CHECKING:
     from storyframe.cost import Budget
+    from storyframe.sheets import SheetResult
 
 CACHE = "cache"
 """The project sub-folder where text providers keep reusable work (one folder each)."""
@@ -73,6 +74,8 @@ class Summary:
     """The project's cost and time per stage (:func:`storyframe.cost.cost_dict`)."""
     cost_text: str = ""
     """The same in words, for the final line."""
+    sheets: SheetResult | None = None
+    """What the sheet stage did, when references were on."""
 
     @property
     def ok(self) -> bool:
@@ -267,6 +270,7 @@ class Pipeline:
         concurrency: int | None = None,
         keep_fallbacks: bool = False,
         budget: Budget | None = None,
+        references: bool | None = None,
     ) -> Summary:
         """Draw the approved scenes that need it, journaling every state change.
 
@@ -274,7 +278,9 @@ class Pipeline:
         ``redraw`` redraws every approved scene. A scene a fallback drew after a better
         provider failed is tried again with the better providers, unless ``keep_fallbacks``;
         its image stays until one of them replaces it. ``budget`` (``--max-cost``) leaves the
-        scenes it does not cover pending, with the reason "budget reached".
+        scenes it does not cover pending, with the reason "budget reached". ``references``
+        (default ``[image] references``) draws the missing character sheets first and sends
+        them with each scene (see :mod:`storyframe.characters`).
         """
         from storyframe.cost import cost_dict, cost_line, stage_costs
 
@@ -327,10 +333,22 @@ class Pipeline:
 
         project.prepare()
         names = image_providers or board.settings.image_providers
+        if references is None:
+            references = self.config.image.references
+        sheets = None
+        if todo and references:
+            from storyframe.characters import References
+            from storyframe.sheets import draw_sheets
+
+            sheets = await draw_sheets(
+                self, project, board, image_providers=names, concurrency=concurrency, budget=budget
+            )
         self.reporter.stage("images", len(todo))
         if todo:
             drawer = SceneDrawer(project, board, style, self.reporter)
             drawer.budget = budget
+            if references:
+                drawer.references = References(project, board, note=drawer.note)
             chain = ImageChain(
                 self.registry.image_slots(names),
                 notify=self.reporter.note,
@@ -368,7 +386,9 @@ class Pipeline:
             for r in board.scenes
             if r.fallback is not None and r.scene.number in asked and r.status == "done"
         }
-        summary.cost = round(board.image_cost + board.text_usage.cost, 8)
+        summary.sheets = sheets
+        sheet_cost = sum(s.cost or 0.0 for s in board.sheets if s.image is not None)
+        summary.cost = round(board.image_cost + board.text_usage.cost + sheet_cost, 8)
         summary.notes = list(board.notes)
         summary.costs = cost_dict(board)
         summary.cost_text = cost_line(board)
@@ -377,6 +397,8 @@ class Pipeline:
         images_spent = None if None in fresh else sum(c for c in fresh if c is not None)
         if budget is not None and images_spent is not None:
             budget.spent += images_spent
+        if sheets is not None and images_spent is not None:
+            images_spent = None if sheets.spent is None else images_spent + sheets.spent
         summary.spent = images_spent
         return summary
 

@@ -26,7 +26,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from storyframe.errors import ProjectError
-from storyframe.models import SCHEMA_VERSION, ImageFile, SceneRecord, Storyboard, utcnow
+from storyframe.models import (
+    SCHEMA_VERSION,
+    CharacterSheet,
+    ImageFile,
+    SceneRecord,
+    Storyboard,
+    utcnow,
+)
 
 MANIFEST = "storyboard.json"
 JOURNAL = ".storyframe-journal.jsonl"
@@ -230,16 +237,31 @@ class Project:
         disk (fsync) before returning, for what must survive a power loss too (the handle of a
         paid request, before it is sent). The rest reaches the disk at :meth:`sync`.
         """
-        if not records:
+        self._append(board, "record", records, durable)
+
+    def record_sheets(
+        self, board: Storyboard, *sheets: CharacterSheet, durable: bool = False
+    ) -> None:
+        """Append character sheets to the journal, as :meth:`record` does for scenes."""
+        self._append(board, "sheet", sheets, durable)
+
+    def _append(
+        self,
+        board: Storyboard,
+        kind: str,
+        items: tuple[SceneRecord, ...] | tuple[CharacterSheet, ...],
+        durable: bool,
+    ) -> None:
+        if not items:
             return
         board_id = _board_id(board)
         lines = b"".join(
             json.dumps(
-                {"board": board_id, "record": record.model_dump(mode="json")},
+                {"board": board_id, kind: item.model_dump(mode="json")},
                 separators=(",", ":"),
             ).encode()
             + b"\n"
-            for record in records
+            for item in items
         )
         try:
             if self._journal_fd is None:
@@ -272,6 +294,9 @@ class Project:
                 entry = json.loads(line)
                 if entry.get("board") != board_id:
                     continue  # left by an earlier board of this folder (a --force restart)
+                if "sheet" in entry:
+                    _replace_sheet(board, CharacterSheet.model_validate(entry["sheet"]))
+                    continue
                 record = SceneRecord.model_validate(entry["record"])
             except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
                 break  # a line cut short by a kill: it was never acknowledged
@@ -279,12 +304,12 @@ class Project:
             if position is not None:
                 board.scenes[position] = record
 
-    def image_path(self, number: int, media_type: str) -> Path:
-        """Where scene ``number``'s image goes."""
-        return self.images_dir / f"scene-{number:02d}{_EXTENSIONS.get(media_type, '.img')}"
+    def image_path(self, number: int | str, media_type: str) -> Path:
+        """Where scene ``number``'s image goes (a name: ``images/NAME.png``, for sheets)."""
+        return self.images_dir / f"{_stem(number)}{_EXTENSIONS.get(media_type, '.img')}"
 
     def store_image(
-        self, number: int, data: bytes, media_type: str, width: int, height: int
+        self, number: int | str, data: bytes, media_type: str, width: int, height: int
     ) -> ImageFile:
         """Write an image atomically; remove the scene's older image if its type changed."""
         path = self.image_path(number, media_type)
@@ -305,7 +330,7 @@ class Project:
 
     def adopt_image(
         self,
-        number: int,
+        number: int | str,
         source: Path,
         *,
         media_type: str,
@@ -335,10 +360,10 @@ class Project:
             bytes=size,
         )
 
-    def _remove_siblings(self, number: int, path: Path) -> None:
+    def _remove_siblings(self, number: int | str, path: Path) -> None:
         """Remove the scene's image of another type, if it had one (no directory listing)."""
         for extension in (*_EXTENSIONS.values(), ".img"):
-            other = self.images_dir / f"scene-{number:02d}{extension}"
+            other = self.images_dir / f"{_stem(number)}{extension}"
             if other != path:
                 with contextlib.suppress(FileNotFoundError):
                     other.unlink()
@@ -353,6 +378,19 @@ class Project:
         except OSError:
             return False
         return hashlib.sha256(data).hexdigest() == image.sha256
+
+
+def _stem(key: int | str) -> str:
+    """An image file's name without extension: ``scene-03`` for a scene, else ``key`` itself."""
+    return key if isinstance(key, str) else f"scene-{key:02d}"
+
+
+def _replace_sheet(board: Storyboard, sheet: CharacterSheet) -> None:
+    for position, old in enumerate(board.sheets):
+        if old.name == sheet.name:
+            board.sheets[position] = sheet
+            return
+    board.sheets.append(sheet)
 
 
 def _board_id(board: Storyboard) -> str:

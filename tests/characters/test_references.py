@@ -1,0 +1,64 @@
+"""Character sheets drawn once and sent with every scene that shows the character."""
+
+from __future__ import annotations
+
+import hashlib
+
+from storyframe.characters import sheet_seed
+from storyframe.project import Project
+from tests.characters.conftest import PRESENT, Service, pipeline
+
+# Most important first: Mara (20), Tobin (12), Old Wen (7); Baker (1) is a minor character.
+RANK = {"Mara": 0, "the fox": 0, "Tobin": 1, "Old Wen": 2}
+CANON = {"the fox": "Mara"}
+
+
+def expected(names: list[str]) -> list[str]:
+    """The sheets a scene showing ``names`` carries: main characters by importance, at most 2."""
+    main = sorted({CANON.get(n, n) for n in names if n in RANK}, key=lambda n: RANK[n])
+    return main[:2]
+
+
+async def test_sheets_then_scenes_carry_the_present_characters_request_log(
+    project: Project, service: Service
+) -> None:
+    board = project.load()
+    summary = await pipeline(sheets=3).draw(project, board, references=True)
+    assert summary.ok and len(summary.done) == 8
+
+    sheets = service.requests("sheet")
+    assert len(sheets) == 3
+    assert service.uploads() == [("upload", "Mara"), ("upload", "Tobin"), ("upload", "Old Wen")]
+    scenes = service.requests("scene")
+    assert len(scenes) == 8
+    for _, _, number, sent, _, _ in scenes:
+        names = expected(PRESENT[number - 1])
+        assert [name for name, _ in sent] == names, number
+        assert all(upload == f"up-{name}" for name, upload in sent), "uploaded ids are used"
+    # The uploads happened before the first scene request.
+    first_scene = service.log.index(scenes[0])
+    assert all(service.log.index(u) < first_scene for u in service.uploads())
+
+    board = project.load()
+    assert [s.name for s in board.sheets] == ["Mara", "Tobin", "Old Wen"]
+    for sheet in board.sheets:
+        assert sheet.status == "done" and sheet.image is not None
+        assert sheet.image.path == f"images/character-{sheet.name.lower().replace(' ', '-')}.png"
+        data = (project.folder / sheet.image.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sheet.image.sha256
+        assert sheet.uploads == {"refs": f"up-{sheet.name}"}
+        assert (sheet.provider, sheet.model, sheet.cost) == ("refs", "refs-1", 0.01)
+        assert sheet.seed == sheet_seed(board.settings.seed, sheet.name)
+        assert sheet.name in sheet.prompt and "plain light grey background" in sheet.prompt
+    for record in board.scenes:
+        assert record.references == expected(PRESENT[record.scene.number - 1])
+    assert board.stage_costs["sheets"].cost == 0.03
+    assert board.stage_costs["sheets"].requests == 3
+    assert summary.cost == 0.11
+    assert "sheets $0.0300" in summary.cost_text
+
+    # A second run sends nothing: no sheet, no upload, no scene.
+    before = len(service.log)
+    again = await pipeline(sheets=3).draw(project, project.load(), references=True)
+    assert len(service.log) == before
+    assert again.ok and len(again.kept) == 8
