@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from storyframe.config import parse_config
-from storyframe.errors import Transient
+from storyframe.errors import BadResponse, Transient
 from storyframe.models import (
     Character,
     GeneratedImage,
@@ -47,6 +47,7 @@ class Service:
         self.done: dict[str, GeneratedImage] = {}
         self.upload_failure = ""  # "raise", "hang", "error"
         self.hang_sheets = False
+        self.fail_sheets = False
 
     def requests(self, kind: str = "") -> list[tuple[Any, ...]]:
         return [e for e in self.log if e[0] == "generate" and (not kind or e[1] == kind)]
@@ -69,7 +70,7 @@ class Refs(ImageProvider):
     )
 
     async def upload_reference(self, reference: ReferenceImage) -> str | None:
-        data = Path(reference.path).read_bytes()
+        data = await asyncio.to_thread(Path(reference.path).read_bytes)
         assert hashlib.sha256(data).hexdigest() == reference.sha256
         SERVICE.log.append(("upload", reference.name))
         if SERVICE.upload_failure == "raise":
@@ -83,6 +84,8 @@ class Refs(ImageProvider):
     async def generate(self, request: ImageRequest) -> GeneratedImage:
         sent = request.references[: self.max_references()]
         kind = "sheet" if request.scene_number > 1000 else "scene"
+        if kind == "sheet" and SERVICE.fail_sheets:
+            raise BadResponse("the model refused the prompt")
         SERVICE.log.append(
             (
                 "generate",
@@ -177,7 +180,7 @@ def pipeline(**image: Any) -> Pipeline:
     host.image_providers["refs"] = Refs
     config = parse_config(
         {
-            "image": {"providers": ["refs"], **image},
+            "image": {"providers": ["refs"], "sheets": 3, **image},
             "providers": {"refs": {"deadline": 0.5}},
         }
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from storyframe.characters import sheet_seed
 from storyframe.project import Project
 from tests.characters.conftest import PRESENT, Service, pipeline
@@ -62,3 +64,31 @@ async def test_sheets_then_scenes_carry_the_present_characters_request_log(
     again = await pipeline(sheets=3).draw(project, project.load(), references=True)
     assert len(service.log) == before
     assert again.ok and len(again.kept) == 8
+
+
+@pytest.mark.parametrize("how", ["raise", "hang", "error"])
+async def test_a_failing_upload_is_named_and_the_sheet_goes_inline(
+    project: Project, service: Service, how: str
+) -> None:
+    service.upload_failure = how
+    summary = await pipeline(sheets=3).draw(project, project.load(), references=True)
+    assert summary.ok and len(summary.done) == 8
+    notes = [n for n in summary.notes if "uploading the sheet of" in n]
+    assert len(notes) == 3 and all(n.startswith("refs: ") and "inline" in n for n in notes)
+    for _, _, number, sent, _, _ in service.requests("scene"):
+        assert [name for name, _ in sent] == expected(PRESENT[number - 1])
+        assert all(upload is None for _, upload in sent)
+    assert all(s.uploads == {} for s in project.load().sheets)
+
+
+async def test_without_references_scenes_carry_none_and_no_sheet_is_drawn(
+    project: Project, service: Service
+) -> None:
+    await pipeline().draw(project, project.load())
+    assert service.requests("sheet") == [] and service.uploads() == []
+    assert all(e[3] == [] for e in service.requests("scene"))
+
+
+async def test_references_on_in_config(project: Project, service: Service) -> None:
+    await pipeline(references=True, sheets=4).draw(project, project.load())
+    assert len(service.requests("sheet")) == 4  # Baker too, the fourth most mentioned
