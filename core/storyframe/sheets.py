@@ -271,6 +271,8 @@ async def draw_sheets(
         pipeline.render(project, board)
     done = drawer.sheet_result
     done.kept = result.kept
+    done.done = [s.name for s in todo if s.name in done.done]  # importance order
+    done.recovered = [s.name for s in todo if s.name in done.recovered]
     fresh = [s.cost for s in todo if s.name in done.done and s.name not in done.recovered]
     done.spent = None if None in fresh else round(sum(c for c in fresh if c is not None), 8)
     if budget is not None:
