@@ -224,10 +224,10 @@ async def draw_sheets(
     result = SheetResult()
     todo = [s for s in sheets if (reseed and s.job is None) or needs_drawing(project, s)]
     result.kept = [s.name for s in sheets if s not in todo]
-    reporter.stage("sheets", len(todo))
     if not todo:
         stage_costs(board)
         return result
+    reporter.stage("sheets", len(todo))
     project.prepare()
     before: dict[str, tuple[int | None, str]] = {}
     numbers: dict[int, CharacterSheet] = {}

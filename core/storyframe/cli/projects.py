@@ -20,6 +20,7 @@ from storyframe.cli.base import (
     run_sync,
     state_of,
 )
+from storyframe.cli.characters import references_option
 from storyframe.cli.costs import dry_run_option, max_cost_option
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -245,6 +246,7 @@ _keep_fallbacks_option = click.option(
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@references_option
 @max_cost_option
 @dry_run_option
 @common
@@ -266,6 +268,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
             costs.plan_story(
                 config, registry, story, settings, project,
                 draw=True, force=options["force"], max_cost=max_cost,
+                references=options["references"],
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=options["as_json"])
@@ -288,6 +291,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
             redraw=options["force"],
             keep_fallbacks=options["keep_fallbacks"],
             budget=budget,
+            references=options["references"],
         )
         summary.text_cost = board.text_usage.cost
         if summary.spent is not None and budget is not None:
@@ -415,6 +419,7 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@references_option
 @max_cost_option
 @dry_run_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -429,6 +434,7 @@ def images(
     image_provider: str | None,
     concurrency: int | None,
     keep_fallbacks: bool,
+    references: bool | None,
     max_cost: float | None,
     dry_run: bool,
     quiet: bool,
@@ -455,6 +461,7 @@ def images(
             costs.plan_images(
                 config, registry, project, board, chain,
                 only=scene_numbers, redraw=force, concurrency=concurrency, max_cost=max_cost,
+                references=references,
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=as_json)
@@ -475,6 +482,7 @@ def images(
                     concurrency=concurrency,
                     keep_fallbacks=keep_fallbacks,
                     budget=Budget(max_cost) if max_cost is not None else None,
+                    references=references,
                 ),
                 grace=config.run.interrupt_grace,
             )
