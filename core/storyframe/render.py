@@ -34,6 +34,17 @@ class ImageView:
 
 
 @dataclass(frozen=True)
+class SheetView:
+    """A character's reference sheet on the page."""
+
+    name: str
+    anchor: str
+    look: str
+    image: ImageView | None
+    provider: str
+
+
+@dataclass(frozen=True)
 class SceneView:
     """What the template needs to show one scene."""
 
@@ -59,6 +70,8 @@ class SceneView:
     cost: str
     seconds: str
     attempts: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    """The characters whose reference sheets the image was drawn with."""
 
     @property
     def placeholder(self) -> bool:
@@ -74,7 +87,7 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
     scenes = [_scene_view(record, board, project_dir) for record in _in_order(board)]
     analysis = board.analysis
     text_cost = board.text_usage.cost
-    image_cost = board.image_cost
+    image_cost = board.image_cost + sum(s.cost or 0.0 for s in board.sheets if s.image)
     counts = {state: sum(1 for s in scenes if s.state == state) for state in _STATES}
     return template.render(
         board=board,
@@ -92,6 +105,8 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
         places=list(analysis.places) if analysis else [],
         themes=list(analysis.themes) if analysis else [],
         mood=analysis.mood if analysis else "",
+        sheets=_sheet_views(board, project_dir),
+        sheet_anchor=_sheet_anchor,
         aspect=f"{board.settings.width} / {board.settings.height}",
         updated=board.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
@@ -204,7 +219,36 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
+        references=list(record.references),
     )
+
+
+def _sheet_anchor(name: str) -> str:
+    from storyframe.characters import sheet_file
+
+    return sheet_file(name)
+
+
+def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
+    """The drawn character sheets, in the manifest's order (most important first)."""
+    from storyframe.characters import look_text, sheet_file
+
+    views = []
+    for sheet in board.sheets:
+        if sheet.image is None:
+            continue
+        src = _relative_src(sheet.image.path, project_dir)
+        character = board.analysis.character(sheet.name) if board.analysis else None
+        views.append(
+            SheetView(
+                name=sheet.name,
+                anchor=sheet_file(sheet.name),
+                look=look_text(character) if character else "",
+                image=ImageView(src, sheet.image.width, sheet.image.height) if src else None,
+                provider=sheet.provider or "",
+            )
+        )
+    return views
 
 
 def local_image(path: str, project_dir: Path) -> Path | None:
