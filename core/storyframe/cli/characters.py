@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from storyframe.cli.base import EXIT_DEGRADED, EXIT_PARTIAL, cli, common, print_table, state_of
-from storyframe.cli.runner import run_sync
+from storyframe.cli.base import (
+    EXIT_DEGRADED,
+    EXIT_PARTIAL,
+    cli,
+    common,
+    print_table,
+    run_sync,
+    state_of,
+)
 
 if TYPE_CHECKING:
     from storyframe.models import Character, Storyboard, Style
