@@ -85,7 +85,8 @@ class Summary:
     @property
     def degraded(self) -> bool:
         """Whether a fallback did work that a preferred provider failed to do."""
-        return bool(self.image_fallbacks) or self.text_fallback is not None
+        sheets = self.sheets is not None and bool(self.sheets.fallbacks)
+        return bool(self.image_fallbacks) or self.text_fallback is not None or sheets
 
     def fallbacks(self) -> list[dict[str, Any]]:
         """Each piece of work a fallback did, for ``--json``."""
@@ -94,6 +95,10 @@ class Summary:
             rows.append({"stage": "text", "scene": None, **self.text_fallback.model_dump()})
         for number, fallback in sorted(self.image_fallbacks.items()):
             rows.append({"stage": "image", "scene": number, **fallback.model_dump()})
+        for name, fallback in (self.sheets.fallbacks if self.sheets else {}).items():
+            rows.append(
+                {"stage": "sheet", "scene": None, "character": name, **fallback.model_dump()}
+            )
         return rows
 
     def degradation(self) -> str:
@@ -104,6 +109,8 @@ class Summary:
             parts.append(f"scenes written by {fb.provider} after {fb.after} failed: {fb.reason}")
         if self.image_fallbacks:
             parts.append(fallback_line(self.image_fallbacks))
+        for name, fb in (self.sheets.fallbacks if self.sheets else {}).items():
+            parts.append(f"sheet of {name} by {fb.provider} after {fb.after} failed: {fb.reason}")
         return "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,6 +136,15 @@ class Summary:
             "costs": self.costs,
             "spent": self.spent,
             "held": sorted(self.held),
+            "sheets": None
+            if self.sheets is None
+            else {
+                "drawn": self.sheets.done,
+                "kept": self.sheets.kept,
+                "recovered": self.sheets.recovered,
+                "failed": self.sheets.failed,
+                "held": self.sheets.held,
+            },
             "notes": self.notes,
         }
 

@@ -188,6 +188,10 @@ class SheetDrawer(SceneDrawer):
             return
         sheet.status, sheet.error = "failed", reason
         self.sheet_result.failed[sheet.name] = reason
+        self.note(
+            f"sheet of {sheet.name} failed ({reason}); scenes are drawn without it until "
+            "`storyframe characters` draws it"
+        )
 
 
 def needs_drawing(project: Project, sheet: CharacterSheet) -> bool:

@@ -118,6 +118,15 @@ class Refs(ImageProvider):
         return found.model_copy(update={"data": found.data}) if found else None
 
 
+class Broken(ImageProvider):
+    """A provider that never draws: the chain falls back."""
+
+    name: ClassVar[str] = "broken"
+
+    async def generate(self, request: ImageRequest) -> GeneratedImage:
+        raise BadResponse("the model is gone")
+
+
 CAST = [
     Character(name="Mara", mentions=20, aliases=["the fox"], species="fox", colours="rust red"),
     Character(name="Tobin", mentions=12, age="ten", hair="black curls", clothes="blue coat"),
@@ -178,9 +187,11 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Service:
 def pipeline(**image: Any) -> Pipeline:
     host = get_host()
     host.image_providers["refs"] = Refs
+    host.image_providers["broken"] = Broken
     config = parse_config(
         {
             "image": {"providers": ["refs"], "sheets": 3, **image},
+            "run": {"concurrency": 4},
             "providers": {"refs": {"deadline": 0.5}},
         }
     )

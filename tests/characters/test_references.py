@@ -92,3 +92,26 @@ async def test_without_references_scenes_carry_none_and_no_sheet_is_drawn(
 async def test_references_on_in_config(project: Project, service: Service) -> None:
     await pipeline(references=True, sheets=4).draw(project, project.load())
     assert len(service.requests("sheet")) == 4  # Baker too, the fourth most mentioned
+
+
+async def test_sheets_a_fallback_drew_are_reported(project: Project, service: Service) -> None:
+    summary = await pipeline().draw(
+        project, project.load(), image_providers=["broken", "refs"], references=True
+    )
+    assert summary.degraded
+    rows = [r for r in summary.fallbacks() if r["stage"] == "sheet"]
+    assert [r["character"] for r in rows] == ["Mara", "Tobin", "Old Wen"]
+    assert all(r["provider"] == "refs" and r["after"] == "broken" for r in rows)
+    assert "sheet of Mara by refs after broken failed: " in summary.degradation()
+    assert summary.as_dict()["sheets"]["drawn"] == ["Mara", "Tobin", "Old Wen"]
+
+
+async def test_a_failed_sheet_is_noted_and_the_scenes_are_drawn_without_it(
+    project: Project, service: Service
+) -> None:
+    service.fail_sheets = True
+    summary = await pipeline().draw(project, project.load(), references=True)
+    assert summary.ok and len(summary.done) == 8
+    assert summary.as_dict()["sheets"]["failed"].keys() == {"Mara", "Tobin", "Old Wen"}
+    assert any(n.startswith("sheet of Mara failed (") for n in summary.notes)
+    assert all(e[3] == [] for e in service.requests("scene"))
