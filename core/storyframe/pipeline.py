@@ -395,6 +395,8 @@ class Pipeline:
             summary.held = list(drawer.held)
         else:
             stage_costs(board)
+            if project.journal_path.exists():  # a killed run's last changes: fold them in
+                project.save(board)
             self.render(project, board)
         asked = set(summary.done) | set(summary.kept)
         summary.image_fallbacks = {

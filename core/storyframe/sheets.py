@@ -277,6 +277,8 @@ async def draw_sheets(
     done.kept = result.kept
     done.done = [s.name for s in todo if s.name in done.done]  # importance order
     done.recovered = [s.name for s in todo if s.name in done.recovered]
+    done.fallbacks = {s.name: done.fallbacks[s.name] for s in todo if s.name in done.fallbacks}
+    done.failed = {s.name: done.failed[s.name] for s in todo if s.name in done.failed}
     fresh = [s.cost for s in todo if s.name in done.done and s.name not in done.recovered]
     done.spent = None if None in fresh else round(sum(c for c in fresh if c is not None), 8)
     if budget is not None:
