@@ -84,6 +84,14 @@ class ImageSection(_Section):
         default_factory=lambda: ["runware", "placeholder"],
         description="Image providers or instances, tried in order, for each scene on its own.",
     )
+    references: bool = Field(
+        default=False,
+        description="Draw a reference sheet per main character first and send the sheets of "
+        "the characters present with each scene (`storyframe characters`).",
+    )
+    sheets: int = Field(
+        default=4, ge=0, le=20, description="Most main characters that get a reference sheet."
+    )
 
     _check_chain = field_validator("providers")(_chain)
 

@@ -200,10 +200,22 @@ def stage_costs(board: Storyboard, *, seconds: dict[str, float] | None = None) -
         cost=None if unknown else round(known, 8),
         seconds=old["images"].seconds if "images" in old else 0.0,
     )
+    stages = {"text": text, "images": images}
+    drawn_sheets = [s for s in board.sheets if s.image is not None]
+    if drawn_sheets or "sheets" in old or "sheets" in (seconds or {}):
+        sheet_known = round(sum(s.cost or 0.0 for s in drawn_sheets), 8)
+        sheet_unknown = sum(s.cost is None for s in drawn_sheets)
+        stages["sheets"] = StageCost(
+            requests=len(drawn_sheets),
+            known=sheet_known,
+            unknown=sheet_unknown,
+            cost=None if sheet_unknown else sheet_known,
+            seconds=old["sheets"].seconds if "sheets" in old else 0.0,
+        )
     for name, spent in (seconds or {}).items():
-        stage = text if name == "text" else images
+        stage = stages.get(name, images)
         stage.seconds = round(stage.seconds + spent, 3)
-    board.stage_costs = {"text": text, "images": images}
+    board.stage_costs = stages
 
 
 def total_cost(board: Storyboard) -> float | None:
@@ -218,16 +230,20 @@ def cost_line(board: Storyboard) -> str:
     """``cost $0.0250 (text $0.0020, images $0.0230), 41 s`` for the summary."""
     text = board.stage_costs.get("text", StageCost())
     images = board.stage_costs.get("images", StageCost())
+    sheets = board.stage_costs.get("sheets")
     total = total_cost(board)
     line = f"cost {usd(total)}"
     if total is None:
+        unknown = images.unknown + (sheets.unknown if sheets else 0)
         line += (
-            f" (${text.known + images.known:.4f} known; price unknown for "
-            f"{text.unknown} text call(s), {images.unknown} image(s))"
+            f" (${sum(s.known for s in board.stage_costs.values()):.4f} known; price unknown "
+            f"for {text.unknown} text call(s), {unknown} image(s))"
         )
     else:
-        line += f" (text {usd(text.cost)}, images {usd(images.cost)})"
-    return f"{line}, {text.seconds + images.seconds:.0f} s"
+        line += f" (text {usd(text.cost)}, images {usd(images.cost)}"
+        line += f", sheets {usd(sheets.cost)})" if sheets else ")"
+    seconds = sum(s.seconds for s in board.stage_costs.values())
+    return f"{line}, {seconds:.0f} s"
 
 
 def cost_dict(board: Storyboard) -> dict[str, Any]:

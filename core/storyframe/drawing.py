@@ -19,7 +19,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storyframe import takes
 from storyframe.chains import guarded
@@ -39,6 +39,7 @@ from storyframe.models import (
 from storyframe.prompts import build_request
 
 if TYPE_CHECKING:
+    from storyframe.characters import References
     from storyframe.cost import Budget
     from storyframe.progress import Reporter
     from storyframe.project import Project
@@ -65,6 +66,8 @@ class SceneDrawer:
     """``--max-cost``: set by the pipeline; see :meth:`_admit` and :meth:`on_submit`."""
     held: list[int]
     """Scenes left to draw because the budget would not cover them."""
+    references: References | None = None
+    """Character sheets to send with each scene (``[image] references``); set by the pipeline."""
 
     def __init__(
         self,
@@ -95,8 +98,20 @@ class SceneDrawer:
 
     # -- journal -----------------------------------------------------------------------------
 
-    def _journal(self, *records: SceneRecord) -> None:
-        self.project.record(self.board, *records)
+    def _target(self, number: int) -> Any:
+        """What request ``number`` draws (a scene record; a sheet for the sheet stage)."""
+        return self.board.record(number)
+
+    def _label(self, number: int) -> str:
+        """How notes name what request ``number`` draws."""
+        return f"scene {number}"
+
+    def _image_key(self, number: int) -> int | str:
+        """The name of request ``number``'s image file in the project (see Project.image_path)."""
+        return number
+
+    def _journal(self, *records: Any, durable: bool = False) -> None:
+        self.project.record(self.board, *records, durable=durable)
 
     def on_submit(self, provider: ImageProvider, requests: Sequence[ImageRequest]) -> None:
         """Journal each request's handle before a paid provider sees it."""
@@ -106,18 +121,18 @@ class SceneDrawer:
             self.budget.check(provider.name, (r.scene_number for r in requests))
         records = []
         for request in requests:
-            record = self.board.record(request.scene_number)
+            record = self._target(request.scene_number)
             if request.handle is None:
                 continue
             record.job = PaidJob(provider=provider.name, handle=request.handle, seed=request.seed)
             records.append(record)
-        self.project.record(self.board, *records, durable=True)
+        self._journal(*records, durable=True)
 
     def on_paid(
         self, provider: ImageProvider, request: ImageRequest, image: GeneratedImage
     ) -> None:
         """Journal a finished paid result (its URL) before it is downloaded."""
-        record = self.board.record(request.scene_number)
+        record = self._target(request.scene_number)
         if record.job is None or record.job.handle != request.handle:
             return
         record.job = record.job.model_copy(
@@ -161,6 +176,8 @@ class SceneDrawer:
             takes.ensure_variants(record)  # before the fields of the chosen image change
             if number in self.seeds:
                 request = request.model_copy(update={"seed": self.seeds[number]})
+            if self.references is not None:
+                request.references = self.references.for_scene(record.scene)
             candidate = number in self.candidates
             self._started[number] = time.perf_counter()
             if (
@@ -183,6 +200,8 @@ class SceneDrawer:
             fresh.append(record)
         self._journal(*fresh)
 
+        if self.references is not None:  # upload ids are journaled before any request uses one
+            requests = await self.references.upload(chain, requests)
         to_chain = []
         for request in requests:
             if await self._recover(chain, request):
@@ -230,14 +249,15 @@ class SceneDrawer:
     async def _recover(self, chain: ImageChain, request: ImageRequest) -> bool:
         """Recover the scene's paid work in flight; ``True`` when the scene is settled by it."""
         number = request.scene_number
-        record = self.board.record(number)
+        record = self._target(number)
+        label = self._label(number)
         job = record.job
         if job is None:
             return False
         provider = chain.provider(job.provider)
         if provider is None:
             self.note(
-                f"scene {number}: paid work at {job.provider} is in flight but {job.provider} "
+                f"{label}: paid work at {job.provider} is in flight but {job.provider} "
                 "is not in this run's chain; it stays journaled for a run that has it"
             )
             return False
@@ -256,12 +276,11 @@ class SceneDrawer:
                 )
             elif provider.capabilities.recover:
                 image = await guarded(
-                    provider, f"recovering scene {number}", lambda: provider.recover(wanted)
+                    provider, f"recovering {label}", lambda: provider.recover(wanted)
                 )
             else:
                 self.note(
-                    f"scene {number}: {provider.name} cannot recover work in flight; "
-                    "submitting it again"
+                    f"{label}: {provider.name} cannot recover work in flight; submitting it again"
                 )
                 record.job = None
                 return False
@@ -274,12 +293,12 @@ class SceneDrawer:
             return True
         if image is None:
             self.note(
-                f"scene {number}: {provider.name} does not know task {job.handle} or it failed; "
+                f"{label}: {provider.name} does not know task {job.handle} or it failed; "
                 "submitting it again"
             )
             record.job = None
             return False
-        self.note(f"scene {number}: recovered the image paid for in an earlier run")
+        self.note(f"{label}: recovered the image paid for in an earlier run")
         outcome = ImageOutcome(wanted, image=image, provider=provider.name)
         await self._on_outcome(outcome, recovered=True)
         return True
@@ -341,6 +360,7 @@ class SceneDrawer:
         record.task_id = image.task_id or (record.job.handle if record.job else None)
         record.job = None
         record.fallback = outcome.fallback
+        record.references = list(image.references)
         if image.seed is not None:
             record.seed = image.seed
 
@@ -388,21 +408,27 @@ class SceneDrawer:
     ) -> ImageFile:
         """Put the image into the project: a verified download is renamed into place; bytes
         are checked and written in a worker thread. Nothing is decoded on the event loop."""
-        record = self.board.record(number)
-        slot = await asyncio.to_thread(
-            takes.variant_slot, record, self.project, replace_broken=number not in self.candidates
-        )
-        self._slots[number] = slot
+        target = self._target(number)
+        record = target if isinstance(target, SceneRecord) else None  # sheets have no variants
+        slot = 1
+        if record is not None:
+            slot = await asyncio.to_thread(
+                takes.variant_slot,
+                record,
+                self.project,
+                replace_broken=number not in self.candidates,
+            )
+            self._slots[number] = slot
         if image.data is None and image.path is None:
             if provider is None:
                 raise BadResponse("the image has no data and no provider to fetch it")
             image = await guarded(
-                provider, f"downloading scene {number}", lambda: provider.fetch(image)
+                provider, f"downloading {self._label(number)}", lambda: provider.fetch(image)
             )
         if image.path is not None and image.sha256 and image.width and image.height:
             stored = await asyncio.to_thread(
                 self.project.adopt_image,
-                number,
+                self._image_key(number),
                 image.path,
                 media_type=image.media_type,
                 width=image.width,
@@ -411,11 +437,15 @@ class SceneDrawer:
                 size=image.file_size or image.path.stat().st_size,
                 variant=slot,
             )
+            if record is None:
+                return stored
             return await asyncio.to_thread(self._same_as_before, record, stored)
         data = image.data
         if data is None:
             raise BadResponse("the provider returned no image data", provider=image.provider)
         stored = await asyncio.to_thread(self._store_bytes, number, data, slot)
+        if record is None:
+            return stored
         return await asyncio.to_thread(self._same_as_before, record, stored)
 
     def _same_as_before(self, record: SceneRecord, stored: ImageFile) -> ImageFile:
@@ -432,7 +462,9 @@ class SceneDrawer:
 
     def _store_bytes(self, number: int, data: bytes, variant: int = 1) -> ImageFile:
         media_type, width, height = inspect_image(data)
-        return self.project.store_image(number, data, media_type, width, height, variant)
+        return self.project.store_image(
+            self._image_key(number), data, media_type, width, height, variant
+        )
 
 
 def inspect_image(data: bytes) -> tuple[str, int, int]:

@@ -46,6 +46,7 @@ from storyframe.takes import (
 
 if TYPE_CHECKING:
     from storyframe.cost import Budget
+    from storyframe.sheets import SheetResult
 
 CACHE = "cache"
 """The project sub-folder where text providers keep reusable work (one folder each)."""
@@ -81,6 +82,8 @@ class Summary:
     """The project's cost and time per stage (:func:`storyframe.cost.cost_dict`)."""
     cost_text: str = ""
     """The same in words, for the final line."""
+    sheets: SheetResult | None = None
+    """What the sheet stage did, when references were on."""
 
     @property
     def ok(self) -> bool:
@@ -90,7 +93,8 @@ class Summary:
     @property
     def degraded(self) -> bool:
         """Whether a fallback did work that a preferred provider failed to do."""
-        return bool(self.image_fallbacks) or self.text_fallback is not None
+        sheets = self.sheets is not None and bool(self.sheets.fallbacks)
+        return bool(self.image_fallbacks) or self.text_fallback is not None or sheets
 
     def fallbacks(self) -> list[dict[str, Any]]:
         """Each piece of work a fallback did, for ``--json``."""
@@ -99,6 +103,10 @@ class Summary:
             rows.append({"stage": "text", "scene": None, **self.text_fallback.model_dump()})
         for number, fallback in sorted(self.image_fallbacks.items()):
             rows.append({"stage": "image", "scene": number, **fallback.model_dump()})
+        for name, fallback in (self.sheets.fallbacks if self.sheets else {}).items():
+            rows.append(
+                {"stage": "sheet", "scene": None, "character": name, **fallback.model_dump()}
+            )
         return rows
 
     def degradation(self) -> str:
@@ -109,6 +117,8 @@ class Summary:
             parts.append(f"scenes written by {fb.provider} after {fb.after} failed: {fb.reason}")
         if self.image_fallbacks:
             parts.append(fallback_line(self.image_fallbacks))
+        for name, fb in (self.sheets.fallbacks if self.sheets else {}).items():
+            parts.append(f"sheet of {name} by {fb.provider} after {fb.after} failed: {fb.reason}")
         return "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,6 +144,15 @@ class Summary:
             "costs": self.costs,
             "spent": self.spent,
             "held": sorted(self.held),
+            "sheets": None
+            if self.sheets is None
+            else {
+                "drawn": self.sheets.done,
+                "kept": self.sheets.kept,
+                "recovered": self.sheets.recovered,
+                "failed": self.sheets.failed,
+                "held": self.sheets.held,
+            },
             "notes": self.notes,
         }
 
@@ -277,6 +296,7 @@ class Pipeline:
         budget: Budget | None = None,
         variants: int = 1,
         takes: Mapping[int, Take] | None = None,
+        references: bool | None = None,
     ) -> Summary:
         """Draw the approved scenes that need it, journaling every state change.
 
@@ -284,7 +304,9 @@ class Pipeline:
         ``redraw`` redraws every approved scene. A scene a fallback drew after a better
         provider failed is tried again with the better providers, unless ``keep_fallbacks``;
         its image stays until one of them replaces it. ``budget`` (``--max-cost``) leaves the
-        scenes it does not cover pending, with the reason "budget reached".
+        scenes it does not cover pending, with the reason "budget reached". ``references``
+        (default ``[image] references``) draws the missing character sheets first and sends
+        them with each scene (see :mod:`storyframe.characters`).
 
         ``variants`` tops each scene up to that many images of its current prompt (the first
         drawn stays chosen); ``takes`` draws a new take of those scenes, which is chosen. Every
@@ -359,10 +381,23 @@ class Pipeline:
         extras = plan_extras(board, todo, prompts, variants, asked_takes)
         project.prepare()
         names = image_providers or board.settings.image_providers
+        if references is None:
+            references = self.config.image.references
+        sheets = None
+        if (todo or extras) and references:
+            from storyframe.sheets import draw_sheets
+
+            sheets = await draw_sheets(
+                self, project, board, image_providers=names, concurrency=concurrency, budget=budget
+            )
         self.reporter.stage("images", len(todo) + sum(extras.values()))
         if todo or extras:
             drawer = SceneDrawer(project, board, style, self.reporter)
             drawer.budget = budget
+            if references:
+                from storyframe.characters import References
+
+                drawer.references = References(project, board, note=drawer.note)
             chain = ImageChain(
                 self.registry.image_slots(names),
                 notify=self.reporter.note,
@@ -400,6 +435,8 @@ class Pipeline:
             spent = rounds.spent
         else:
             stage_costs(board)
+            if project.journal_path.exists():  # a killed run's last changes: fold them in
+                project.save(board)
             self.render(project, board)
             spent = []
         asked = set(summary.done) | set(summary.kept)
@@ -408,13 +445,18 @@ class Pipeline:
             for r in board.scenes
             if r.fallback is not None and r.scene.number in asked and r.status == "done"
         }
-        summary.cost = round(board.image_cost + board.text_usage.cost, 8)
+        summary.sheets = sheets
+        sheet_cost = sum(s.cost or 0.0 for s in board.sheets if s.image is not None)
+        summary.cost = round(board.image_cost + board.text_usage.cost + sheet_cost, 8)
         summary.notes = list(board.notes)
         summary.costs = cost_dict(board)
         summary.cost_text = cost_line(board)
         # Each image bought in this command (not those recovered, paid for in an earlier run);
-        # the budget was settled with them round by round.
-        summary.spent = None if None in spent else sum(c for c in spent if c is not None)
+        # the budget was settled with them round by round, and with the sheets as they were drawn.
+        images_spent = None if None in spent else sum(c for c in spent if c is not None)
+        if sheets is not None and images_spent is not None:
+            images_spent = None if sheets.spent is None else images_spent + sheets.spent
+        summary.spent = images_spent
         return summary
 
     # HTML --------------------------------------------------------------------------------

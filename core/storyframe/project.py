@@ -26,7 +26,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from storyframe.errors import ProjectError
-from storyframe.models import SCHEMA_VERSION, ImageFile, SceneRecord, Storyboard, utcnow
+from storyframe.models import (
+    SCHEMA_VERSION,
+    CharacterSheet,
+    ImageFile,
+    SceneRecord,
+    Storyboard,
+    utcnow,
+)
 
 MANIFEST = "storyboard.json"
 JOURNAL = ".storyframe-journal.jsonl"
@@ -230,16 +237,31 @@ class Project:
         disk (fsync) before returning, for what must survive a power loss too (the handle of a
         paid request, before it is sent). The rest reaches the disk at :meth:`sync`.
         """
-        if not records:
+        self._append(board, "record", records, durable)
+
+    def record_sheets(
+        self, board: Storyboard, *sheets: CharacterSheet, durable: bool = False
+    ) -> None:
+        """Append character sheets to the journal, as :meth:`record` does for scenes."""
+        self._append(board, "sheet", sheets, durable)
+
+    def _append(
+        self,
+        board: Storyboard,
+        kind: str,
+        items: tuple[SceneRecord, ...] | tuple[CharacterSheet, ...],
+        durable: bool,
+    ) -> None:
+        if not items:
             return
         board_id = _board_id(board)
         lines = b"".join(
             json.dumps(
-                {"board": board_id, "record": record.model_dump(mode="json")},
+                {"board": board_id, kind: item.model_dump(mode="json")},
                 separators=(",", ":"),
             ).encode()
             + b"\n"
-            for record in records
+            for item in items
         )
         try:
             if self._journal_fd is None:
@@ -272,6 +294,9 @@ class Project:
                 entry = json.loads(line)
                 if entry.get("board") != board_id:
                     continue  # left by an earlier board of this folder (a --force restart)
+                if "sheet" in entry:
+                    _replace_sheet(board, CharacterSheet.model_validate(entry["sheet"]))
+                    continue
                 record = SceneRecord.model_validate(entry["record"])
             except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
                 break  # a line cut short by a kill: it was never acknowledged
@@ -279,11 +304,11 @@ class Project:
             if position is not None:
                 board.scenes[position] = record
 
-    def image_path(self, number: int, media_type: str, variant: int = 1) -> Path:
+    def image_path(self, number: int | str, media_type: str, variant: int = 1) -> Path:
         """Where scene ``number``'s image goes (``scene-03.png``; a later variant of it,
-        ``scene-03-v2.png``)."""
+        ``scene-03-v2.png``; a name for sheets: ``images/NAME.png``)."""
         take = f"-v{variant}" if variant > 1 else ""
-        return self.images_dir / f"scene-{number:02d}{take}{_EXTENSIONS.get(media_type, '.img')}"
+        return self.images_dir / f"{_stem(number)}{take}{_EXTENSIONS.get(media_type, '.img')}"
 
     @staticmethod
     def variant_stem(path: str) -> str:
@@ -291,7 +316,13 @@ class Project:
         return Path(path).name.rsplit(".", 1)[0]
 
     def store_image(
-        self, number: int, data: bytes, media_type: str, width: int, height: int, variant: int = 1
+        self,
+        number: int | str,
+        data: bytes,
+        media_type: str,
+        width: int,
+        height: int,
+        variant: int = 1,
     ) -> ImageFile:
         """Write an image atomically; remove the variant's older file if its type changed."""
         path = self.image_path(number, media_type, variant)
@@ -312,7 +343,7 @@ class Project:
 
     def adopt_image(
         self,
-        number: int,
+        number: int | str,
         source: Path,
         *,
         media_type: str,
@@ -343,7 +374,7 @@ class Project:
             bytes=size,
         )
 
-    def _remove_siblings(self, number: int, path: Path, variant: int = 1) -> None:
+    def _remove_siblings(self, number: int | str, path: Path, variant: int = 1) -> None:
         """Remove the same variant's file of another type, if it had one (no directory
         listing); other variants' files are never touched."""
         for extension in (*_EXTENSIONS.values(), ".img"):
@@ -367,6 +398,19 @@ class Project:
         except OSError:
             return False
         return hashlib.sha256(data).hexdigest() == image.sha256
+
+
+def _stem(key: int | str) -> str:
+    """An image file's name without extension: ``scene-03`` for a scene, else ``key`` itself."""
+    return key if isinstance(key, str) else f"scene-{key:02d}"
+
+
+def _replace_sheet(board: Storyboard, sheet: CharacterSheet) -> None:
+    for position, old in enumerate(board.sheets):
+        if old.name == sheet.name:
+            board.sheets[position] = sheet
+            return
+    board.sheets.append(sheet)
 
 
 def _board_id(board: Storyboard) -> str:

@@ -44,6 +44,17 @@ class VariantView:
 
 
 @dataclass(frozen=True)
+class SheetView:
+    """A character's reference sheet on the page."""
+
+    name: str
+    anchor: str
+    look: str
+    image: ImageView | None
+    provider: str
+
+
+@dataclass(frozen=True)
 class SceneView:
     """What the template needs to show one scene."""
 
@@ -71,6 +82,8 @@ class SceneView:
     attempts: list[str] = field(default_factory=list)
     variants: list[VariantView] = field(default_factory=list)
     """Every image drawn for the scene, when there is more than one."""
+    references: list[str] = field(default_factory=list)
+    """The characters whose reference sheets the image was drawn with."""
 
     @property
     def placeholder(self) -> bool:
@@ -86,7 +99,7 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
     scenes = [_scene_view(record, board, project_dir) for record in _in_order(board)]
     analysis = board.analysis
     text_cost = board.text_usage.cost
-    image_cost = board.image_cost
+    image_cost = board.image_cost + sum(s.cost or 0.0 for s in board.sheets if s.image)
     counts = {state: sum(1 for s in scenes if s.state == state) for state in _STATES}
     return template.render(
         board=board,
@@ -104,6 +117,8 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
         places=list(analysis.places) if analysis else [],
         themes=list(analysis.themes) if analysis else [],
         mood=analysis.mood if analysis else "",
+        sheets=_sheet_views(board, project_dir),
+        sheet_anchor=_sheet_anchor,
         aspect=f"{board.settings.width} / {board.settings.height}",
         updated=board.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
@@ -222,6 +237,7 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
         variants=variant_views(record, project_dir) if image is not None else [],
+        references=list(record.references),
     )
 
 
@@ -240,6 +256,35 @@ def variant_views(record: SceneRecord, project_dir: Path) -> list[VariantView]:
             image = ImageView(src, variant.image.width, variant.image.height)
             views.append(VariantView(number, image, variant.seed, number == chosen))
     return views if len(views) > 1 else []
+
+
+def _sheet_anchor(name: str) -> str:
+    from storyframe.characters import sheet_file
+
+    return sheet_file(name)
+
+
+def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
+    """The drawn character sheets, in the manifest's order (most important first)."""
+    from storyframe.characters import sheet_file
+    from storyframe.prompts import look_text
+
+    views = []
+    for sheet in board.sheets:
+        if sheet.image is None:
+            continue
+        src = _relative_src(sheet.image.path, project_dir)
+        character = board.analysis.character(sheet.name) if board.analysis else None
+        views.append(
+            SheetView(
+                name=sheet.name,
+                anchor=sheet_file(sheet.name),
+                look=look_text(character) if character else "",
+                image=ImageView(src, sheet.image.width, sheet.image.height) if src else None,
+                provider=sheet.provider or "",
+            )
+        )
+    return views
 
 
 def local_image(path: str, project_dir: Path) -> Path | None:

@@ -6,7 +6,7 @@ debug logs. ``asyncio.run`` is called once per command, at the edge.
 
 from __future__ import annotations
 
-from storyframe.cli import export, info, install, keys, projects, review, takes
+from storyframe.cli import characters, export, info, install, keys, projects, review, takes
 from storyframe.cli.base import (
     EXIT_BUDGET,
     EXIT_DEGRADED,
@@ -38,6 +38,7 @@ __all__ = [
     "EXIT_PARTIAL",
     "EXIT_PROJECT",
     "EXIT_USAGE",
+    "characters",
     "cli",
     "export",
     "info",

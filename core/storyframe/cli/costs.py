@@ -175,6 +175,7 @@ async def plan_story(
     force: bool,
     max_cost: float | None,
     variants: int = 1,
+    references: bool | None = None,
 ) -> RunPlan:
     """The plan of ``run`` (``draw``) or ``scenes`` for ``story``."""
     from storyframe.cost import RunPlan, StagePlan, free
@@ -187,11 +188,16 @@ async def plan_story(
     else:
         count, how = _scene_count(config, settings, story)
         stages = [await text_estimate(registry, settings, story, count)]
+    concurrency = config.run.concurrency
     if draw:
         if board is not None:
             requests = todo_requests(board, style, only=(), redraw=False, variants=variants)
         else:
             requests = _placeholder_requests(settings, style, count) * variants
+        if requests and (config.image.references if references is None else references):
+            stages.append(
+                await sheet_estimate(config, registry, settings, board, project, style, concurrency)
+            )
         stages.append(
             await image_estimate(
                 registry, settings.image_providers, requests, config.run.concurrency
@@ -212,21 +218,72 @@ async def plan_images(
     concurrency: int | None,
     max_cost: float | None,
     variants: int = 1,
+    references: bool | None = None,
 ) -> RunPlan:
     """The plan of ``images`` for an existing project."""
     from storyframe.cost import RunPlan
 
     style = registry.style(board.settings.style)
     requests = todo_requests(board, style, only=only, redraw=redraw, variants=variants)
-    stage = await image_estimate(
-        registry,
-        names or board.settings.image_providers,
-        requests,
-        concurrency or config.run.concurrency,
+    stages = []
+    if requests and (config.image.references if references is None else references):
+        settings = board.settings.model_copy(
+            update={"image_providers": names or board.settings.image_providers}
+        )
+        stages.append(
+            await sheet_estimate(
+                config, registry, settings, board, project, style,
+                concurrency or config.run.concurrency,
+            )
+        )  # fmt: skip
+    stages.append(
+        await image_estimate(
+            registry,
+            names or board.settings.image_providers,
+            requests,
+            concurrency or config.run.concurrency,
+        )
     )
     return RunPlan(
-        str(project.folder), len(board.scenes), f"{len(requests)} to draw", [stage], max_cost
+        str(project.folder), len(board.scenes), f"{len(requests)} to draw", stages, max_cost
     )
+
+
+async def sheet_estimate(
+    config: Config,
+    registry: Registry,
+    settings: RunSettings,
+    board: Storyboard | None,
+    project: Project,
+    style: Any,
+    concurrency: int,
+) -> StagePlan:
+    """The sheets stage of a plan: the main characters' sheets not drawn yet.
+
+    Before the scenes are written the characters are unknown: ``[image] sheets`` is the most.
+    """
+    from storyframe.characters import main_characters, sheet_size
+    from storyframe.models import ImageRequest
+    from storyframe.sheets import needs_drawing
+
+    if board is not None:
+        have = {s.name: s for s in board.sheets}
+        cast = main_characters(board, config.image.sheets)
+        count = sum(c.name not in have or needs_drawing(project, have[c.name]) for c in cast)
+        note = f"{count} of {len(cast)} main characters' sheets to draw"
+        width, height = sheet_size(board)
+    else:
+        count = config.image.sheets
+        note = f"up to {count} main characters"
+        width, height = min(settings.width, settings.height), max(settings.width, settings.height)
+    requests = [
+        ImageRequest(scene_number=1000 + n, prompt="sheet", width=width, height=height, seed=0,
+                     style=style)
+        for n in range(1, count + 1)
+    ]  # fmt: skip
+    stage = await image_estimate(registry, settings.image_providers, requests, concurrency)
+    stage.stage, stage.note = "sheets", note
+    return stage
 
 
 def print_plan(plan: RunPlan, *, as_json: bool) -> None:

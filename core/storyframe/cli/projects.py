@@ -20,6 +20,7 @@ from storyframe.cli.base import (
     run_sync,
     state_of,
 )
+from storyframe.cli.characters import references_option
 from storyframe.cli.costs import dry_run_option, max_cost_option
 from storyframe.cli.takes import asked_takes, set_prompt, take_options, variants_option
 
@@ -247,6 +248,7 @@ _keep_fallbacks_option = click.option(
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
 @variants_option
+@references_option
 @max_cost_option
 @dry_run_option
 @common
@@ -269,6 +271,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
             costs.plan_story(
                 config, registry, story, settings, project,
                 draw=True, force=options["force"], max_cost=max_cost, variants=variants,
+                references=options["references"],
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=options["as_json"])
@@ -292,6 +295,7 @@ def run(ctx: click.Context, /, **options: Any) -> None:
             keep_fallbacks=options["keep_fallbacks"],
             budget=budget,
             variants=variants,
+            references=options["references"],
         )
         summary.text_cost = board.text_usage.cost
         if summary.spent is not None and budget is not None:
@@ -421,6 +425,7 @@ def scenes(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--image-provider", "image_provider", help="Image providers to use, comma-separated.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Images drawn at once.")
 @_keep_fallbacks_option
+@references_option
 @max_cost_option
 @dry_run_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -439,6 +444,7 @@ def images(
     image_provider: str | None,
     concurrency: int | None,
     keep_fallbacks: bool,
+    references: bool | None,
     max_cost: float | None,
     dry_run: bool,
     quiet: bool,
@@ -480,6 +486,7 @@ def images(
                 config, registry, project, board, chain,
                 only=scene_numbers, redraw=force, concurrency=concurrency, max_cost=max_cost,
                 variants=1 if takes else variants,
+                references=references,
             )
         )  # fmt: skip
         costs.print_plan(plan, as_json=as_json)
@@ -506,6 +513,7 @@ def images(
                     budget=Budget(max_cost) if max_cost is not None else None,
                     variants=1 if takes else variants,
                     takes=takes,
+                    references=references,
                 ),
                 grace=config.run.interrupt_grace,
             )

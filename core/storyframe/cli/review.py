@@ -91,6 +91,7 @@ def scene_dict(record: SceneRecord, project: Project) -> dict[str, Any]:
         "error": record.error,
         "attempts": record.attempts,
         "variants": variant_dicts(record, project),
+        "references": record.references,
     }
 
 
@@ -141,6 +142,7 @@ def _print_scene(record: SceneRecord, board: Storyboard, project: Project) -> No
         ("place", data["place"]),
         ("time", data["time_of_day"]),
         ("characters", ", ".join(data["characters"])),
+        ("references", ", ".join(data["references"])),
         ("error", data["error"] or ""),
     ]
     for label, value in rows:
@@ -230,22 +232,62 @@ _EDITABLE = ("title", "description", "image_prompt", "shot", "camera")
 
 @cli.command()
 @_project_argument
-@click.argument("number", type=int)
+@click.argument("number", type=int, required=False)
 @click.option("--title", help="The scene's title.")
 @click.option("--description", help="The scene's text (caption).")
 @click.option("--prompt", "image_prompt", help="The scene's image prompt.")
 @click.option("--shot", help='Framing: "wide", "medium", "close-up", ... ("" to clear).')
 @click.option("--camera", help='Camera angle: "low angle", "eye level", ... ("" to clear).')
+@click.option("--character", help="Edit this character's look instead of a scene (name or alias).")
+@click.option("--look", help="With --character: the look in free words.")
+@click.option("--age", help="With --character: age.")
+@click.option("--build", help="With --character: build.")
+@click.option("--hair", help="With --character: hair.")
+@click.option("--face", help="With --character: face.")
+@click.option("--clothes", help="With --character: clothes.")
+@click.option("--colours", help="With --character: colours.")
+@click.option("--species", help="With --character: species (animals and other non-humans).")
 @common
 @click.pass_context
-def edit(ctx: click.Context, /, project_dir: Path, number: int, **changes: str | None) -> None:
-    """Change scene NUMBER of PROJECT; a changed prompt, shot or camera redraws it next time."""
+def edit(
+    ctx: click.Context,
+    /,
+    project_dir: Path,
+    number: int | None,
+    character: str | None,
+    **changes: str | None,
+) -> None:
+    """Change scene NUMBER of PROJECT; a changed prompt, shot or camera redraws it next time.
+
+    With --character NAME instead of NUMBER, change that character's look (--look, --age,
+    --hair, --clothes, ...) in the character bible.
+    """
     from pydantic import ValidationError
 
+    from storyframe.cli.characters import LOOK_OPTIONS, edit_character
     from storyframe.errors import InputError
     from storyframe.project import Project
 
-    state_of(ctx)
+    state = state_of(ctx)
+    looks = {k: changes.pop(k) for k in LOOK_OPTIONS}
+    if character is not None:
+        scene_options = [f"--{k}" for k, v in changes.items() if v is not None]
+        if number is not None or scene_options:
+            raise InputError(
+                "--character edits a character, not a scene.",
+                hint="Leave out NUMBER and the scene options, or edit the scene on its own.",
+            )
+        from storyframe.registry import Registry
+
+        wanted_looks = {k: v for k, v in looks.items() if v is not None}
+        registry = Registry(state.config())
+        edit_character(Project(project_dir), character, wanted_looks, registry)
+        return
+    if number is None or any(v is not None for v in looks.values()):
+        raise InputError(
+            "give a scene NUMBER, or --character NAME for the look options.",
+            hint="See `storyframe edit --help`.",
+        )
     wanted = {k: v for k, v in changes.items() if v is not None}
     if not wanted:
         raise InputError(
