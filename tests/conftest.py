@@ -23,8 +23,8 @@ pytest_plugins = ["storyframe.testing.plugin", "pytester"]
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
-    """Each test sees only the bundled plugins, no API keys, an empty user config dir and an
-    empty cache dir."""
+    """Each test sees only the bundled plugins, no API keys (in the environment or registered for
+    redaction by an earlier test), an empty user config dir and an empty cache dir."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -36,7 +36,11 @@ def _isolated_environment(
     monkeypatch.delenv("STORYFRAME_KEYS_FILE", raising=False)
     for name in SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
-    from storyframe import plugins
+    from storyframe import plugins, secrets
+
+    # Keys a test registers (a provider registers its key when built) are redacted process-wide:
+    # dropped after the test, or a later test that must see a key in a message sees "***".
+    monkeypatch.setattr(secrets, "_known", set(secrets._known))
 
     plugins.reset()
     yield
