@@ -6,7 +6,17 @@ debug logs. ``asyncio.run`` is called once per command, at the edge.
 
 from __future__ import annotations
 
-from storyframe.cli import characters, export, info, install, keys, projects, review, takes
+from storyframe.cli import (
+    characters,
+    export,
+    images,
+    info,
+    install,
+    keys,
+    projects,
+    review,
+    takes,
+)
 from storyframe.cli.base import (
     EXIT_BUDGET,
     EXIT_DEGRADED,
@@ -41,6 +51,7 @@ __all__ = [
     "characters",
     "cli",
     "export",
+    "images",
     "info",
     "install",
     "keys",

@@ -111,7 +111,7 @@ def characters(
     `--references` (or [image] references = true) scenes are drawn with the sheets of the
     characters in them. A re-run draws only missing sheets.
     """
-    from storyframe.cli.projects import _chain_option
+    from storyframe.cli.options import chain_option
     from storyframe.errors import InputError
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
@@ -124,7 +124,7 @@ def characters(
     state = state_of(ctx)
     config = state.config()
     registry = Registry(config)
-    chain = _chain_option(image_provider, "--image-provider")
+    chain = chain_option(image_provider, "--image-provider")
     if chain:
         registry.image_slots(chain, origin="--image-provider")
     project = Project(project_dir)
