@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 import uuid
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import SecretStr
 
-from storyframe.errors import BadResponse, NotConfigured, ProviderError, Transient
+from storyframe.errors import BadResponse, NotConfigured, ProviderError
 from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage
 from storyframe.providers import (
     Capabilities,
@@ -24,10 +23,10 @@ from storyframe.providers import (
     with_download,
 )
 from storyframe.secrets import redact, register_secret
-from storyframe_runware import references
+from storyframe_runware import delivery, references
 from storyframe_runware.config import RunwareConfig
 from storyframe_runware.errors import PROVIDER, classify
-from storyframe_runware.results import Done, Failed, Outcome, Pending, Unknown, read_envelope
+from storyframe_runware.results import Done, Failed, Outcome, Pending, Unknown, describe
 from storyframe_runware.tasks import (
     PROMPT_MAX,
     SIZE_MAX,
@@ -45,8 +44,6 @@ log = logging.getLogger("storyframe.runware")
 
 HTTP_SLOTS = 64
 """Requests in flight at once when ``concurrency`` is not set (the image chain bounds the work)."""
-
-MEDIA_TYPES = {"JPG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def _uuid4() -> str:
@@ -92,9 +89,7 @@ class RunwareImageProvider(ImageProvider):
         self._scenes: dict[str, int] = {}
         self._poller: Poller | None = None
         self._poller_loop: asyncio.AbstractEventLoop | None = None
-        self._replaced: dict[str, str | None] = {}
-        """Upload ids Runware no longer held, and what replaced each (``None``: send inline)."""
-        self._upload_lock = asyncio.Lock()
+        self._uploads = references.Uploads(self.name)
 
     @property
     def settings(self) -> RunwareConfig:
@@ -227,7 +222,9 @@ class RunwareImageProvider(ImageProvider):
             outcome = outcomes[task["taskUUID"]]
             if isinstance(outcome, Failed):
                 if references.is_unknown_image(outcome.error):
-                    return await self._forgotten(request, task, outcome.error)
+                    return await self._uploads.upload_again(
+                        request, task, outcome.error, self.settings, self.upload_reference
+                    )
                 return outcome.error
             assert isinstance(outcome, Done)
             try:
@@ -245,14 +242,7 @@ class RunwareImageProvider(ImageProvider):
     async def _task(self, request: ImageRequest, task_uuid: str) -> dict[str, Any]:
         """The imageInference task for ``request``, with its reference sheets."""
         task = inference_task(request, self.settings, task_uuid)
-        images: list[str] = []
-        for ref in references.sent(request, self.settings):
-            uploaded = ref.uploads.get(self.name)
-            if uploaded:
-                uploaded = self._replaced.get(uploaded, uploaded)
-            if not uploaded:
-                uploaded = await asyncio.to_thread(references.data_uri, ref)
-            images.append(uploaded)
+        images = await self._uploads.images(request, self.settings)
         references.apply(task, images, self.settings)
         return task
 
@@ -272,136 +262,16 @@ class RunwareImageProvider(ImageProvider):
             error.provider = error.provider or self.name
             raise
 
-    async def _forgotten(
-        self, request: ImageRequest, task: Mapping[str, Any], error: ProviderError
-    ) -> ProviderError:
-        """Runware could not resolve a reference: upload the sheets it was sent by an upload id
-        again (once per id) and ask for the scene again; else the error stands."""
-        values = set(references.task_images(task))
-        stale = [
-            ref
-            for ref in references.sent(request, self.settings)
-            if ref.uploads.get(self.name) in values and ref.uploads[self.name] not in self._replaced
-        ]
-        if not stale:
-            return error
-        async with self._upload_lock:
-            for ref in stale:
-                old = ref.uploads[self.name]
-                if old in self._replaced:
-                    continue
-                try:
-                    self._replaced[old] = await self.upload_reference(ref)
-                except ProviderError as failure:
-                    log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
-                    self._replaced[old] = None
-        names = ", ".join(ref.name for ref in stale)
-        log.warning(
-            "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
-            "again for this run, drawing scene %d again",
-            names,
-            error.code,
-            request.scene_number,
-        )
-        retry = Transient(
-            f"Runware no longer holds the uploaded reference sheet(s) of {names} ({error.code}); "
-            "they were uploaded again",
-            provider=self.name,
-            code=error.code,
-        )
-        retry.resubmit_safe = True  # Runware refused the task: nothing was charged
-        return retry
-
     async def _execute(self, tasks: list[dict[str, Any]]) -> dict[str, Done | Failed]:
-        """Submit ``tasks``, poll the unfinished ones, resubmit only those Runware lost."""
-        by_uuid = {task["taskUUID"]: task for task in tasks}
-        final: dict[str, Done | Failed] = {}
-        to_send = tasks
-        for _ in range(self.settings.max_attempts):
-            sent = time.monotonic()
-            submitted = await self._submit(to_send)
-            waiting: list[str] = []
-            for task_uuid, outcome in submitted.items():
-                if isinstance(outcome, Done | Failed):
-                    final[task_uuid] = outcome
-                else:
-                    waiting.append(task_uuid)
-            polled = await asyncio.gather(
-                *(
-                    self._settle(u, exists=submitted[u] == Pending("conflict"), started=sent)
-                    for u in waiting
-                )
-            )
-            to_send = []
-            for task_uuid, outcome in zip(waiting, polled, strict=True):
-                if isinstance(outcome, Unknown):
-                    log.info(
-                        "runware task %s unknown to Runware (%s): submitting it again",
-                        task_uuid,
-                        outcome.code,
-                    )
-                    to_send.append(by_uuid[task_uuid])
-                elif isinstance(outcome, Done | Failed):
-                    final[task_uuid] = outcome
-            if not to_send:
-                break
-        for task in to_send:
-            final[task["taskUUID"]] = Failed(
-                Transient(
-                    f"Runware lost task {task['taskUUID']}", provider=PROVIDER, code="taskNotFound"
-                )
-            )
-        return final
-
-    async def _submit(self, tasks: list[dict[str, Any]]) -> dict[str, Outcome]:
-        """POST the tasks once per attempt, with the same taskUUIDs each time.
-
-        Resending a taskUUID cannot buy a second image: Runware answers ``conflictTaskUUID``
-        and the task is polled. A timeout is not resent at all: the request may be running,
-        so it goes to polling, and is resubmitted only if polling says Runware never got it.
-        """
-        client = self._api_client()
-        uuids = [task["taskUUID"] for task in tasks]
-        try:
-            async for attempt in client.retrying():
-                with attempt:
-                    try:
-                        response = await client.request("POST", "", json=tasks, retry=False)
-                    except Transient as error:
-                        if error.code != "timeout":
-                            raise
-                        log.info("runware: %s; polling the tasks instead of resending", error)
-                        return {u: Pending("timeout") for u in uuids}
-                    try:
-                        body = response.json(provider=self.name)
-                        return read_envelope(body, uuids, status=response.status)
-                    except BadResponse as error:
-                        if not 200 <= response.status < 300:
-                            raise
-                        log.info("runware: %s; polling the tasks to learn their state", error)
-                        return {u: Pending("unreadable answer") for u in uuids}
-        except ProviderError as error:
-            error.provider = error.provider or self.name
-            return {u: Failed(copy.copy(error)) for u in uuids}
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _settle(
-        self, task_uuid: str, *, exists: bool = False, started: float | None = None
-    ) -> Outcome:
-        """Poll a task whose answer was lost; one ``getResponse`` does not know (a sync task) is
-        looked up with ``getTaskDetails`` before it may be sent again (with the same taskUUID,
-        so Runware refuses it if it has it after all)."""
-        from storyframe_runware.polling import task_details
-
-        outcome = await self._poll(task_uuid, exists=exists, started=started)
-        if isinstance(outcome, Unknown):
-            try:
-                return await task_details(
-                    self._api_client(), task_uuid, timeout=self.settings.timeout
-                )
-            except ProviderError as error:
-                return Failed(error)
-        return outcome
+        """Submit ``tasks`` and get each one's outcome (see :func:`delivery.execute`)."""
+        return await delivery.execute(
+            self._api_client(),
+            self._poll,
+            tasks,
+            max_attempts=self.settings.max_attempts,
+            timeout=self.settings.timeout,
+            name=self.name,
+        )
 
     async def _poll(
         self, task_uuid: str, *, exists: bool = False, started: float | None = None
@@ -444,18 +314,12 @@ class RunwareImageProvider(ImageProvider):
         one), so it is bought at most once. ``None`` when Runware says it failed (nothing was
         charged): storyframe may then submit it anew.
         """
-        from storyframe_runware.polling import get_response, task_details
-
         handle = request.handle
         if handle is None or self.api_key is None:
             return None
-        client = self._api_client()
-        timeout = self.settings.timeout
-        outcome = await get_response(client, handle, timeout=timeout)
-        if isinstance(outcome, Unknown):
-            outcome = await task_details(client, handle, timeout=timeout)
-        if isinstance(outcome, Pending):
-            outcome = await self._poll(handle)
+        outcome = await delivery.find(
+            self._api_client(), self._poll, handle, timeout=self.settings.timeout
+        )
         if isinstance(outcome, Unknown):
             # No record of it, or a sync task still running: send the same task again under the
             # same taskUUID. Runware refuses a taskUUID it has (then it is waited for), so this
@@ -475,25 +339,7 @@ class RunwareImageProvider(ImageProvider):
     def _describe(
         self, scene_number: int, task: Mapping[str, Any], item: Mapping[str, Any]
     ) -> GeneratedImage:
-        url = item.get("imageURL")
-        if not isinstance(url, str):
-            raise BadResponse("the result has no imageURL", provider=self.name)
-        seed = item.get("seed", task.get("seed"))
-        cost = item.get("cost")
-        image = GeneratedImage(
-            scene_number=scene_number,
-            provider=self.name,
-            model=str(task.get("model") or self.settings.model),
-            url=url,
-            media_type=MEDIA_TYPES.get(str(task.get("outputFormat")).upper(), "image/jpeg"),
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-            cost=float(cost)
-            if isinstance(cost, int | float) and not isinstance(cost, bool)
-            else None,
-            task_id=str(item.get("taskUUID") or task.get("taskUUID")),
-            width=task.get("width"),
-            height=task.get("height"),
-        )
+        image = describe(scene_number, task, item, provider=self.name, model=self.settings.model)
         return self.priced(image)  # the configured price when Runware reports no cost
 
     def max_references(self) -> int:

@@ -8,18 +8,22 @@ when an IP-Adapter model is configured.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from storyframe.errors import BadResponse, InvalidRequest, ProviderError
+from storyframe.errors import BadResponse, InvalidRequest, ProviderError, Transient
 from storyframe.models import ImageRequest, ReferenceImage
 from storyframe_runware.config import EDIT_MODELS, RunwareConfig
 from storyframe_runware.errors import PROVIDER, error_from_item, error_items
 
 if TYPE_CHECKING:
     from storyframe.http import HttpClient
+
+log = logging.getLogger("storyframe.runware")
 
 Mechanism = Literal["referenceImages", "ipAdapters", "off"]
 
@@ -165,3 +169,71 @@ def task_images(task: Mapping[str, Any]) -> list[str]:
     if isinstance(adapters, list):
         return [a["guideImage"] for a in adapters if isinstance(a, Mapping) and "guideImage" in a]
     return []
+
+
+class Uploads:
+    """One provider's record of the uploaded sheets Runware no longer held in this run, and
+    what replaced each (a new upload id, or ``None``: send the sheet inline)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.replaced: dict[str, str | None] = {}
+        self._lock = asyncio.Lock()
+
+    async def images(self, request: ImageRequest, config: RunwareConfig) -> list[str]:
+        """The value sent for each of ``request``'s sheets: its upload id (or the one that
+        replaced it), else the sheet inline as a data URI."""
+        images: list[str] = []
+        for ref in sent(request, config):
+            uploaded = ref.uploads.get(self.name)
+            if uploaded:
+                uploaded = self.replaced.get(uploaded, uploaded)
+            if not uploaded:
+                uploaded = await asyncio.to_thread(data_uri, ref)
+            images.append(uploaded)
+        return images
+
+    async def upload_again(
+        self,
+        request: ImageRequest,
+        task: Mapping[str, Any],
+        error: ProviderError,
+        config: RunwareConfig,
+        upload: Callable[[ReferenceImage], Awaitable[str | None]],
+    ) -> ProviderError:
+        """Runware could not resolve a reference: upload the sheets it was sent by an upload id
+        again (once per id) and ask for the scene again; else the error stands."""
+        values = set(task_images(task))
+        stale = [
+            ref
+            for ref in sent(request, config)
+            if ref.uploads.get(self.name) in values and ref.uploads[self.name] not in self.replaced
+        ]
+        if not stale:
+            return error
+        async with self._lock:
+            for ref in stale:
+                old = ref.uploads[self.name]
+                if old in self.replaced:
+                    continue
+                try:
+                    self.replaced[old] = await upload(ref)
+                except ProviderError as failure:
+                    log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
+                    self.replaced[old] = None
+        names = ", ".join(ref.name for ref in stale)
+        log.warning(
+            "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
+            "again for this run, drawing scene %d again",
+            names,
+            error.code,
+            request.scene_number,
+        )
+        retry = Transient(
+            f"Runware no longer holds the uploaded reference sheet(s) of {names} ({error.code}); "
+            "they were uploaded again",
+            provider=self.name,
+            code=error.code,
+        )
+        retry.resubmit_safe = True  # Runware refused the task: nothing was charged
+        return retry

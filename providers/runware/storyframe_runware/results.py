@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storyframe.errors import BadResponse, ContentRejected, ProviderError
+from storyframe.models import GeneratedImage
 from storyframe_runware.errors import (
     CONFLICT,
     PROVIDER,
@@ -14,6 +15,8 @@ from storyframe_runware.errors import (
     error_from_item,
     error_items,
 )
+
+MEDIA_TYPES = {"JPG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,32 @@ def _error_outcome(error: Mapping[str, Any], status: int) -> Outcome:
     # Runware scoped the error to this task: the task is over, so sending it again is safe.
     failure.resubmit_safe = True
     return Failed(failure)
+
+
+def describe(
+    scene_number: int,
+    task: Mapping[str, Any],
+    item: Mapping[str, Any],
+    *,
+    provider: str,
+    model: str,
+) -> GeneratedImage:
+    """The image a finished task's result ``item`` describes (not yet downloaded); ``model`` when
+    the task does not name one."""
+    url = item.get("imageURL")
+    if not isinstance(url, str):
+        raise BadResponse("the result has no imageURL", provider=provider)
+    seed = item.get("seed", task.get("seed"))
+    cost = item.get("cost")
+    return GeneratedImage(
+        scene_number=scene_number,
+        provider=provider,
+        model=str(task.get("model") or model),
+        url=url,
+        media_type=MEDIA_TYPES.get(str(task.get("outputFormat")).upper(), "image/jpeg"),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        cost=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+        task_id=str(item.get("taskUUID") or task.get("taskUUID")),
+        width=task.get("width"),
+        height=task.get("height"),
+    )
