@@ -38,6 +38,9 @@ Image parts in a user message (``{"type": "image_url", ...}``) are accepted for 
 documented 404 "No endpoints found that support image input". A part that is neither an http(s)
 URL nor a base64 data URL of a PNG, JPEG, WEBP or GIF is a 400 (its exact body is unconfirmed).
 
+The scripted behaviours are in ``behaviours.py`` (re-exported here), the refusals before an
+answer (image inputs, context and output limits) in ``refusals.py``, the bodies in ``bodies.py``.
+
 Tests that use it must allow 127.0.0.1 through pytest-recording's network block:
 ``pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])``.
 """
@@ -48,15 +51,27 @@ import asyncio
 import base64
 import contextlib
 import json
-import re
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.openrouter.behaviours import (
+    Behaviour,
+    bad_json,
+    content,
+    empty,
+    error_in_200,
+    ok,
+    rate_limited,
+    reset,
+    scenes,
+    slow,
+    slow_body,
+    status,
+)
 from tests.openrouter.bodies import (
     ANALYSIS,
     INPUT_MODALITIES,
@@ -64,15 +79,38 @@ from tests.openrouter.bodies import (
     ModelSpec,
     completion,
     count_tokens,
-    error_body,
     error_response,
-    image_parts,
     make_scenes,
     prompt_tokens,
     request_kind,
     scene_count,
 )
 from tests.openrouter.literal_model import derive_answer
+from tests.openrouter.refusals import image_input_failure, limit_failure
+
+__all__ = [
+    "ANALYSIS",
+    "DEFAULT_KEY",
+    "TINY_PNG",
+    "Behaviour",
+    "OpenRouterEmulator",
+    "Recorded",
+    "bad_json",
+    "completion",
+    "content",
+    "empty",
+    "error_in_200",
+    "make_scenes",
+    "ok",
+    "rate_limited",
+    "request_kind",
+    "reset",
+    "scene_count",
+    "scenes",
+    "slow",
+    "slow_body",
+    "status",
+]
 
 DEFAULT_KEY = "emulator-test-key-0000"
 """The key the emulator accepts unless told otherwise (not shaped like a real key)."""
@@ -81,8 +119,6 @@ DEFAULT_KEY = "emulator-test-key-0000"
 TINY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-Behaviour = Callable[["OpenRouterEmulator", web.Request, Any], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -203,7 +239,9 @@ class OpenRouterEmulator:
         if self.latency:
             await self.sleep(self.latency)
         if isinstance(body, dict):
-            refusal = self._image_input_failure(body) or self._limit_failure(body)
+            refusal = image_input_failure(body, self.input_modalities) or limit_failure(
+                body, self.models, self.upstream
+            )
             if refusal is not None:
                 return refusal
         if self.script:
@@ -211,63 +249,6 @@ class OpenRouterEmulator:
         if not isinstance(body, dict) or not body.get("messages"):
             return error_response(400, 'Input required: specify "prompt" or "messages"')
         return self.answer(body)
-
-    def _image_input_failure(self, body: dict[str, Any]) -> web.Response | None:
-        """Routing finds no endpoint for image parts on a model without image input (404), and
-        refuses image parts that are not http(s) URLs or base64 data URLs of supported types."""
-        parts = image_parts(body)
-        if not parts:
-            return None
-        modalities = self.input_modalities.get(str(body.get("model")))
-        if modalities is not None and "image" not in modalities:
-            payload = {
-                "error": {"message": "No endpoints found that support image input", "code": 404}
-            }
-            return web.json_response(payload, status=404)
-        for part in parts:
-            image_url = part.get("image_url")
-            url = image_url.get("url") if isinstance(image_url, dict) else None
-            if not isinstance(url, str) or not _valid_image_url(url):
-                return error_response(
-                    400,
-                    "Invalid image URL: expected an http(s) URL or a "
-                    "base64 data URL of a PNG, JPEG, WEBP or GIF image",
-                )
-        return None
-
-    def _limit_failure(self, body: dict[str, Any]) -> web.Response | None:
-        spec = self.models.get(str(body.get("model")))
-        if spec is None:
-            return None
-        asked = body.get("max_tokens") or body.get("max_completion_tokens")
-        prompt = prompt_tokens(body)
-        output = asked if isinstance(asked, int) else 0
-        if prompt + output > spec.context_length:
-            detail = f"{prompt} of text input" + (f", {output} in the output" if output else "")
-            message = (
-                f"This endpoint's maximum context length is {spec.context_length} tokens. "
-                f"However, you requested about {prompt + output} tokens ({detail}). Please "
-                "reduce the length of either one, or use the context-compression plugin to "
-                "compress your prompt automatically."
-            )
-            payload = {
-                "error": {"message": message, "code": 400, "metadata": {"provider_name": None}}
-            }
-            return web.json_response(payload, status=400)
-        if output > spec.max_output:
-            raw = json.dumps(
-                {
-                    "error": {
-                        "message": f"max_tokens is too large: {output}. This model supports at "
-                        f"most {spec.max_output} completion tokens, whereas you provided {output}.",
-                        "type": "invalid_request_error",
-                    }
-                }
-            )
-            return error_response(
-                400, "Provider returned error", raw=raw, provider_name=self.upstream
-            )
-        return None
 
     async def _key(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
@@ -345,182 +326,3 @@ class OpenRouterEmulator:
                 10,
             )
         return web.json_response(payload)
-
-
-_IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)$")
-_MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff", "gif": b"GIF8", "webp": b"RIFF"}
-
-
-def _valid_image_url(url: str) -> bool:
-    """An http(s) URL, or a base64 data URL whose bytes are the image type it names."""
-    if url.startswith(("http://", "https://")):
-        return True
-    match = _IMAGE_DATA_URL.match(url)
-    if match is None:
-        return False
-    try:
-        data = base64.b64decode(match.group(2), validate=True)
-    except ValueError:
-        return False
-    return data.startswith(_MAGIC[match.group(1)])
-
-
-# --- scripted behaviours --------------------------------------------------------------------
-
-
-def ok() -> Behaviour:
-    """The default answer (useful to interleave with faults)."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        return emu.answer(body)
-
-    return run
-
-
-def reset() -> Behaviour:
-    """Drop the connection without answering."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        assert request.transport is not None
-        request.transport.abort()
-        return web.Response(status=500)
-
-    return run
-
-
-def slow(seconds: float) -> Behaviour:
-    """Answer normally, after ``seconds`` (longer than the client's timeout, for timeouts)."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        await emu.sleep(seconds)
-        return emu.answer(body)
-
-    return run
-
-
-def status(
-    code: int,
-    message: str = "",
-    *,
-    headers: dict[str, str] | None = None,
-    headers_in_body: dict[str, str] | None = None,
-    availability: dict[str, Any] | None = None,
-    **metadata: Any,
-) -> Behaviour:
-    """Answer HTTP ``code`` with an OpenRouter error body.
-
-    ``headers`` are HTTP headers; ``headers_in_body`` go to ``error.metadata.headers``,
-    ``availability`` to ``error.availability`` and other keywords to ``error.metadata``.
-    """
-    if headers_in_body is not None:
-        metadata["headers"] = headers_in_body
-    text = message or {
-        400: "Invalid request",
-        401: "User not found.",
-        402: "Insufficient credits. Add more using https://openrouter.ai/credits",
-        403: "Request blocked: prompt injection patterns detected",
-        404: "No endpoints found that support the requested parameters",
-        408: "Operation timed out. Please try again later.",
-        500: "Internal Server Error",
-        502: "Provider returned error",
-        503: "No available provider meets your routing requirements",
-        524: "Edge network timeout",
-        529: "Provider overloaded",
-    }.get(code, "error")
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        return error_response(
-            code, text, http_headers=headers, availability=availability, **metadata
-        )
-
-    return run
-
-
-def rate_limited(retry_after: float | None = 0, *, reset_ms: int | None = None) -> Behaviour:
-    """A 429 with ``Retry-After`` and/or ``X-RateLimit-*`` headers (also in metadata.headers)."""
-    limits = {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"}
-    if reset_ms is not None:
-        limits["X-RateLimit-Reset"] = str(reset_ms)
-    wire = dict(limits)
-    if retry_after is not None:
-        wire["Retry-After"] = str(retry_after)
-    message = "Rate limit exceeded: free-models-per-min. "
-    return status(429, message, headers=wire, headers_in_body=limits)
-
-
-def bad_json() -> Behaviour:
-    """A 200 whose body is not JSON (a broken proxy answer)."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        return web.Response(
-            text='{"id": "gen-broken", "choices": [', content_type="application/json"
-        )
-
-    return run
-
-
-def content(text: str | None, *, finish_reason: str = "stop") -> Behaviour:
-    """A 200 whose message content is ``text`` (fenced JSON, prose, wrong counts, ...)."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        return web.json_response(
-            completion(body, text, finish_reason=finish_reason, upstream=emu.upstream)
-        )
-
-    return run
-
-
-def empty(*, finish_reason: str = "stop", value: str | None = None) -> Behaviour:
-    """A 200 with null (or "") content, as reasoning models and cold starts produce."""
-    return content(value, finish_reason=finish_reason)
-
-
-def scenes(n: int, *, fenced: bool = False) -> Behaviour:
-    """A 200 with exactly ``n`` scenes (to answer a request for a different count)."""
-    text = json.dumps({"scenes": make_scenes(n)}, indent=2)
-    return content(f"Here are the scenes:\n```json\n{text}\n```" if fenced else text)
-
-
-def error_in_200(
-    code: int | str | None = 502,
-    message: str = "Provider returned error",
-    *,
-    in_choice: bool = False,
-) -> Behaviour:
-    """A 200 carrying an error: a top-level ``error``, or ``choices[0].error`` + partial content."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        if in_choice:
-            payload = completion(
-                body, "partial output...", finish_reason="error", upstream=emu.upstream
-            )
-            error: dict[str, Any] = {
-                "message": message,
-                "metadata": {"error_type": "provider_unavailable"},
-            }
-            if code is not None:
-                error["code"] = code
-            payload["choices"][0]["error"] = error
-        else:
-            payload = error_body(code, message, provider_name=emu.upstream)
-        return web.json_response(payload)
-
-    return run
-
-
-def slow_body(seconds: float) -> Behaviour:
-    """A 200 whose headers come at once and whose body stalls for ``seconds`` half-way."""
-
-    async def run(emu: OpenRouterEmulator, request: web.Request, body: Any) -> web.StreamResponse:
-        payload = emu.answer(body).body
-        assert isinstance(payload, bytes)
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        response.content_length = len(payload)
-        await response.prepare(request)
-        with contextlib.suppress(ConnectionError):
-            await response.write(payload[: len(payload) // 2])
-            await emu.sleep(seconds)
-            await response.write(payload[len(payload) // 2 :])
-        return response
-
-    return run
