@@ -4,7 +4,9 @@
 - ``--variants K`` under ``--max-cost`` counts K requests per scene, stops cleanly, and a
   re-run finishes without paying twice;
 - a take killed (SIGKILL) while Runware works on it is recovered by the next ``images`` run,
-  not bought again and not redrawn with another seed.
+  not bought again and not redrawn with another seed;
+- so are candidates (``--variants K``) killed in flight: same handles and seeds, nothing sent
+  or paid again, the chosen image unchanged.
 """
 
 from __future__ import annotations
@@ -148,10 +150,10 @@ def test_variants_under_a_budget_stop_cleanly_and_finish_without_paying_twice(
         assert len({v["seed"] for v in record["variants"]}) == 3
 
 
-def job_in_flight(out: Path) -> dict[str, Any] | None:
-    """Scene 2's paid work in flight as the project sees it (journal replayed), if any."""
+def job_in_flight(out: Path, number: int = 2) -> dict[str, Any] | None:
+    """A scene's paid work in flight as the project sees it (journal replayed), if any."""
     try:
-        record = Project(out).load().record(2)
+        record = Project(out).load().record(number)
     except Exception:
         return None
     return record.job.model_dump() if record.job is not None else None
@@ -206,3 +208,64 @@ def test_a_take_killed_in_flight_is_recovered_not_bought_again(
     assert record["image"] == record["variants"][1]["image"]
     assert record["task_id"] == handle
     assert (out / first["image"]["path"]).is_file()
+
+
+@pytest.mark.slow
+def test_candidates_killed_in_flight_are_recovered_not_bought_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNWARE_API_KEY", KEY)
+    rw = Emulator(api_key=KEY, image_scale=16)
+    env = dict(os.environ)
+    with serve_in_thread(rw) as url:
+        config = service(tmp_path, url, "async")
+        out = tmp_path / "project"
+        plan_scenes(config, out, 2)
+        assert invoke(config, "images", out, "-q").exit_code == EXIT_OK
+        before = manifest(out)["scenes"]
+        rw.processing_polls = 10**6  # Runware keeps working on the candidates until told
+        command = [
+            sys.executable, "-m", "storyframe", "--config", str(config),
+            "images", str(out), "--variants", "2",
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        jobs: dict[int, dict[str, Any] | None] = {1: None, 2: None}
+        while not all(job is not None and rw.polls.get(job["handle"]) for job in jobs.values()):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the candidates never reached Runware"
+            time.sleep(0.02)
+            jobs = {number: job_in_flight(out, number) for number in jobs}
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        sent_tasks = {t["taskUUID"]: t for b in rw.inference_bodies() for t in b}
+        handles = {number: job["handle"] for number, job in jobs.items() if job is not None}
+        killed = manifest(out)["scenes"]
+        for number, handle in handles.items():
+            job, first, record = jobs[number], before[number - 1], killed[number - 1]
+            assert job is not None and job["seed"] == sent_tasks[handle]["seed"] != first["seed"]
+            assert record["status"] == "done" and record["image"] == first["image"], (
+                "a candidate in flight leaves the chosen image alone"
+            )
+        assert rw.images_paid == 4
+        rw.processing_polls = 0
+        for handle in handles.values():
+            rw.finish(handle)
+        sent = sum(len(b) for b in rw.inference_bodies())
+
+        result = invoke(config, "images", out, "--variants", "2", "--json")
+        assert result.exit_code == EXIT_OK, result.stderr
+    summary = json.loads(result.stdout)
+    assert sorted(summary["recovered"]) == [1, 2]
+    assert sum(len(b) for b in rw.inference_bodies()) == sent, "nothing submitted again"
+    assert all(rw.submissions[handle] == 1 for handle in handles.values())
+    assert rw.images_paid == 4 and max(rw.paid_per_prompt().values()) == 2
+    for number, handle in handles.items():
+        record, first = manifest(out)["scenes"][number - 1], before[number - 1]
+        assert record["job"] is None and record["status"] == "done"
+        seeds = [v["seed"] for v in record["variants"]]
+        assert seeds == [first["seed"], sent_tasks[handle]["seed"]]
+        assert record["image"] == first["image"], "the first image stays chosen"
+        assert (out / record["variants"][1]["image"]["path"]).is_file()
