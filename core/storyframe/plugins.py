@@ -18,7 +18,6 @@ they are collected, for the listing commands to answer from without loading them
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from storyframe import hookspecs, infocache
+from storyframe.entrypoints import ENTRY_POINT_GROUP, EntryPoint, entry_points, normalize
 from storyframe.errors import PluginError
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from storyframe.models import Style
     from storyframe.providers import ImageProvider, Provider, TextProvider
 
-ENTRY_POINT_GROUP = "storyframe"
 LOAD_ENV = "STORYFRAME_LOAD_PLUGINS"
 STRICT_ENV = "STORYFRAME_STRICT_PLUGINS"
 TRACE_ENV = "STORYFRAME_TRACE_PLUGINS"
@@ -47,101 +46,8 @@ BUILTIN_NAME = "storyframe.builtins"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-@dataclass(frozen=True)
-class EntryPoint:
-    """One ``storyframe`` entry point and the distribution that declares it."""
-
-    name: str
-    value: str
-    distribution: str
-    version: str
-
-    def load(self) -> Any:
-        """Import the entry point's module (and the attribute after ``:``, if any)."""
-        module_name, _, attribute = self.value.split("[")[0].partition(":")
-        target: Any = importlib.import_module(module_name.strip())
-        for part in attribute.strip().split("."):
-            if part:
-                target = getattr(target, part)
-        return target
-
-
-def _section(text: str, group: str) -> list[tuple[str, str]]:
-    """The ``name = value`` lines of ``[group]`` in an ``entry_points.txt``."""
-    found, inside = [], False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            inside = line == f"[{group}]"
-        elif inside and "=" in line:
-            name, _, value = line.partition("=")
-            found.append((name.strip(), value.strip()))
-    return found
-
-
-def _name_and_version(folder: str, stem: str) -> tuple[str, str]:
-    """``Name`` and ``Version`` from a distribution's metadata headers (else from its folder)."""
-    name, _, version = stem.partition("-")
-    fields = {"name": name, "version": version.split("-")[0] or "?"}
-    for filename in ("METADATA", "PKG-INFO"):
-        try:
-            with open(os.path.join(folder, filename), encoding="utf-8") as file:
-                for line in file:
-                    if not line.strip():
-                        break
-                    key, _, value = line.partition(":")
-                    if key.lower() in fields:
-                        fields[key.lower()] = value.strip()
-        except OSError:
-            continue
-        break
-    return fields["name"], fields["version"]
-
-
-def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
-    """The entry points of ``group`` declared by the distributions on ``sys.path``.
-
-    What ``importlib.metadata.entry_points(group=...)`` finds (``*.dist-info`` and
-    ``*.egg-info`` folders, the first distribution of a name on ``sys.path`` winning), without
-    importing ``importlib.metadata`` and its ``email`` parser: that import alone costs more
-    than half of importing click, and every command that lists commands pays it.
-    """
-    found: list[EntryPoint] = []
-    seen: set[str] = set()
-    for base in sys.path:
-        directory = base or "."
-        try:
-            names = os.listdir(directory)
-        except OSError:  # missing, a file, a zip
-            continue
-        for entry in names:
-            stem, dot, suffix = entry.rpartition(".")
-            if not dot or suffix not in ("dist-info", "egg-info"):
-                continue
-            key = _normalize(stem.partition("-")[0])
-            if key in seen:
-                continue
-            seen.add(key)
-            folder = os.path.join(directory, entry)
-            try:
-                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
-                    points = _section(file.read(), group)
-            except OSError:
-                continue
-            if points:
-                distribution, version = _name_and_version(folder, stem)
-                found += [EntryPoint(n, v, distribution, version) for n, v in points]
-    return found
 
 
 @dataclass
@@ -234,7 +140,7 @@ class PluginHost:
         matched: set[str] = set()
         for entry_point in installed:
             distribution, version = entry_point.distribution, entry_point.version
-            names = {_normalize(distribution), _normalize(entry_point.name)}
+            names = {normalize(distribution), normalize(entry_point.name)}
             if allowed is not None and not names & allowed:
                 continue
             matched |= names
@@ -263,7 +169,7 @@ class PluginHost:
         raw = os.environ.get(LOAD_ENV)
         if raw is None:
             return None
-        return {_normalize(part.strip()) for part in raw.split(",") if part.strip()}
+        return {normalize(part.strip()) for part in raw.split(",") if part.strip()}
 
     def _check_selection(self, unknown: set[str], installed: list[EntryPoint]) -> None:
         """Warn about names in ``STORYFRAME_LOAD_PLUGINS`` that match no installed plugin."""
