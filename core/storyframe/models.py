@@ -328,6 +328,8 @@ class CharacterSheet(_Model):
     job: PaidJob | None = None
     task_id: str | None = None
     uploads: dict[str, str] = Field(default_factory=dict)
+    fallback: Fallback | None = None
+    """Set when a later provider of the chain drew the sheet because an earlier one failed."""
     finished_at: datetime | None = None
 
 

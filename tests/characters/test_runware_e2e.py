@@ -1,0 +1,186 @@
+"""Reference sheets end to end: a three-character tale in eight scenes, drawn on the Runware
+look-alike with FLUX.1 Kontext (two ``referenceImages`` a task), checked from its request log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from storyframe.cli import EXIT_OK, cli
+from storyframe.models import SceneRecord, Storyboard
+from storyframe.project import Project
+from tests.runware.emulator import Emulator, serve_in_thread
+
+pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
+
+REPO = Path(__file__).resolve().parents[2]
+TALE = Path(__file__).with_name("lantern.txt")
+KEY = "rw-e2e-references-key-41c7"
+KONTEXT = "runware:106@1"
+
+
+@pytest.fixture
+def runware(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    monkeypatch.setenv("RUNWARE_API_KEY", KEY)
+    rw = Emulator(api_key=KEY, image_scale=16)
+    with serve_in_thread(rw):
+        yield rw
+
+
+def write_config(folder: Path, rw: Emulator, *, references: bool) -> Path:
+    config = folder / "storyframe.toml"
+    config.write_text(
+        '[text]\nproviders = ["heuristic"]\n'
+        f'[image]\nproviders = ["runware"]\nreferences = {str(references).lower()}\nsheets = 3\n'
+        f'[providers.runware]\nbase_url = "{rw.base_url}"\nmodel = "{KONTEXT}"\n'
+        'output_format = "PNG"\nallowed_download_hosts = ["127.0.0.1"]\n'
+        "poll_interval = 0.01\npoll_max_interval = 0.05\nbackoff_base = 0.01\n"
+    )
+    return config
+
+
+def invoke(config: Path, *args: str | Path) -> Result:
+    argv = ["--config", str(config), *(str(a) for a in args)]
+    return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+
+def tasks_of(rw: Emulator) -> list[dict[str, Any]]:
+    """Every task the look-alike received, in order (polls included)."""
+    return [t for body in rw.bodies if isinstance(body, list) for t in body]
+
+
+def expected(board: Storyboard, record: SceneRecord) -> list[str]:
+    """The sheets a scene carries: of the characters it shows, those with a sheet, most
+    mentioned first (the analysis breaks ties), at most two (Kontext's limit)."""
+    assert board.analysis is not None
+    cast = board.analysis.characters
+    rank = {c.name: i for i, c in enumerate(sorted(cast, key=lambda c: -c.mentions))}
+    found = [board.analysis.character(n) for n in record.scene.characters]
+    with_sheet = {s.name for s in board.sheets}
+    names = {c.name for c in found if c is not None and c.name in with_sheet}
+    return sorted(names, key=rank.__getitem__)[:2]
+
+
+def check_request_log(rw: Emulator, out: Path) -> None:
+    board = Project(out).load()
+    tasks = tasks_of(rw)
+    uploads = [t for t in tasks if t["taskType"] == "imageUpload"]
+    inferences = [t for t in tasks if t["taskType"] == "imageInference"]
+    sheet_tasks = {s.task_id: s for s in board.sheets}
+    scene_tasks = {r.task_id: r for r in board.scenes}
+
+    # Three sheets, the main characters, most mentioned first; each drawn and uploaded once.
+    assert [s.name for s in board.sheets] == ["Mara", "Tobin", "Old Wen"]
+    sheet_requests = [t for t in inferences if t["taskUUID"] in sheet_tasks]
+    assert len(sheet_requests) == 3 and len(uploads) == 3
+    assert all("referenceImages" not in t for t in sheet_requests)
+    ids: dict[str, str] = {}
+    for sheet, upload in zip(board.sheets, uploads, strict=True):
+        assert sheet.status == "done" and sheet.image is not None and sheet.fallback is None
+        data = (out / sheet.image.path).read_bytes()
+        assert base64.b64decode(upload["image"].split(",", 1)[1]) == data
+        ids[sheet.name] = sheet.uploads["runware"]
+        assert rw.uploads[ids[sheet.name]][1] == data, "the id saved is the one Runware gave"
+    assert len(set(ids.values())) == 3
+
+    # All of that before the first scene request; then one task per scene, nothing else.
+    scene_requests = [t for t in inferences if t["taskUUID"] in scene_tasks]
+    first_scene = tasks.index(scene_requests[0])
+    assert all(tasks.index(t) < first_scene for t in [*sheet_requests, *uploads])
+    assert len(scene_requests) == 8 and len(inferences) == 11
+    assert rw.images_paid == 11
+
+    carried = []
+    for task in scene_requests:
+        record = scene_tasks[task["taskUUID"]]
+        names = expected(board, record)
+        assert task.get("referenceImages", []) == [ids[n] for n in names], record.scene.number
+        if not names:
+            assert "referenceImages" not in task
+        assert record.references == names, "the manifest records the sheets sent"
+        assert record.status == "done" and record.job is None
+        carried.append(len(names))
+    # The tale exercises every case: no sheet, one, two, and three present cut to two.
+    assert {0, 1, 2} <= set(carried)
+    assert any(len({c for c in r.scene.characters if c in ids}) == 3 for r in board.scenes)
+
+
+def check_page(out: Path) -> None:
+    board = Project(out).load()
+    html = (out / "index.html").read_text()
+    assert "Character sheets (3)" in html
+    for sheet in board.sheets:
+        assert sheet.image is not None
+        assert f'src="{sheet.image.path}" ' in html
+        assert f'alt="Reference sheet of {sheet.name}"' in html
+    for record in board.scenes:
+        article = html.split(f'id="scene-{record.scene.number:02d}"')[1].split("</article>")[0]
+        if not record.references:
+            assert "Drawn with the sheets" not in article
+            continue
+        links = ", ".join(
+            f'<a href="#character-{n.lower().replace(" ", "-")}">{n}</a>' for n in record.references
+        )
+        assert f"Drawn with the sheets of {links}</p>" in article
+
+
+@pytest.mark.parametrize("how", ["config", "--references"])
+def test_three_sheets_uploaded_once_then_eight_scenes_with_theirs(
+    tmp_path: Path, runware: Emulator, how: str
+) -> None:
+    config = write_config(tmp_path, runware, references=how == "config")
+    out = tmp_path / "lantern"
+    flags = ["--references"] if how == "--references" else []
+    command = ["run", TALE, "-n", "8", "-o", out, *flags, "--json"]
+    result = invoke(config, *command)
+    assert result.exit_code == EXIT_OK, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] and sorted(summary["done"]) == list(range(1, 9))
+    assert summary["sheets"]["drawn"] == ["Mara", "Tobin", "Old Wen"]
+    check_request_log(runware, out)
+    check_page(out)
+
+    sent = len(runware.bodies)
+    again = invoke(config, *command)
+    assert again.exit_code == EXIT_OK, again.stderr
+    assert len(runware.bodies) == sent, "a re-run sends nothing: no upload, no image"
+    rerun = json.loads(again.stdout)
+    assert rerun["ok"] and rerun["done"] == [] and rerun["sheets"] is None
+
+
+def test_without_references_no_sheet_and_no_upload(tmp_path: Path, runware: Emulator) -> None:
+    config = write_config(tmp_path, runware, references=True)
+    out = tmp_path / "lantern"
+    result = invoke(config, "run", TALE, "-n", "8", "-o", out, "--no-references", "-q")
+    assert result.exit_code == EXIT_OK, result.stderr
+    tasks = [t for t in tasks_of(runware) if t["taskType"] != "getResponse"]
+    assert [t["taskType"] for t in tasks] == ["imageInference"] * 8
+    assert all("referenceImages" not in t for t in tasks)
+    assert Project(out).load().sheets == []
+
+
+def test_the_reference_log_script_prints_the_condensed_log_and_an_empty_rerun() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "reference_log.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    first, rerun = result.stdout.split("# the same command again")
+    lines = first.splitlines()
+    assert lines[0] == "# first run: exit 0, 14 request(s)"
+    kinds = [line.split()[1] for line in lines[1:]]
+    assert kinds == ["imageInference"] * 3 + ["imageUpload"] * 3 + ["imageInference"] * 8
+    assert [line.split()[4] for line in lines[4:7]] == ["Mara", "Tobin", "Old"]
+    assert "scene 5" in lines[11] and lines[11].count("=") == 2
+    assert rerun.splitlines()[0] == ": exit 0, 0 request(s)"
+    assert "(nothing sent)" in rerun
