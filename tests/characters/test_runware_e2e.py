@@ -153,7 +153,8 @@ def test_three_sheets_uploaded_once_then_eight_scenes_with_theirs(
     assert again.exit_code == EXIT_OK, again.stderr
     assert len(runware.bodies) == sent, "a re-run sends nothing: no upload, no image"
     rerun = json.loads(again.stdout)
-    assert rerun["ok"] and rerun["done"] == [] and rerun["sheets"] is None
+    assert rerun["ok"] and rerun["drawn"] == [] and len(rerun["kept"]) == 8
+    assert rerun["sheets"] is None
 
 
 def test_without_references_no_sheet_and_no_upload(tmp_path: Path, runware: Emulator) -> None:
