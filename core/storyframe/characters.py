@@ -31,7 +31,7 @@ from storyframe.prompts import MAX_SEED, look_text
 if TYPE_CHECKING:
     from storyframe.image_chain import ImageChain
     from storyframe.project import Project
-    from storyframe.providers import ImageProvider
+    from storyframe.providers import ImageProvider, UploadListener
 
 SHEET_NUMBERS = 1000
 """Sheet requests are numbered from ``SHEET_NUMBERS + 1`` (scenes stop at 200): one budget and
@@ -180,8 +180,12 @@ class References:
         """Upload each sheet the requests need once to each provider that keeps uploads.
 
         The id is journaled (durably) before it goes into a request. A provider that fails to
-        upload is named, and its requests carry the sheet inline.
+        upload is named, and its requests carry the sheet inline. An id a provider replaces
+        later (the service forgot the upload) is saved too: see :meth:`listen`.
         """
+        for provider in chain.providers:
+            if provider.capabilities.uploads:
+                provider.upload_listener = self.listen(provider)
         for provider in chain.active():
             if not provider.capabilities.uploads:
                 continue
@@ -205,6 +209,28 @@ class References:
             else r
             for r in requests
         ]
+
+    def listen(self, provider: ImageProvider) -> UploadListener:
+        """What ``provider`` reports an upload id it replaced to: the sheet's id in the manifest
+        is swapped (journaled durably), so a later run neither sends the forgotten id nor
+        uploads again."""
+
+        async def replaced(reference: ReferenceImage, upload_id: str | None) -> None:
+            sheet = self.sheets.get(reference.name)
+            stale = reference.uploads.get(provider.name)
+            if sheet is None or sheet.image is None or sheet.image.sha256 != reference.sha256:
+                return  # not this project's sheet as it is now
+            if stale is None or sheet.uploads.get(provider.name) != stale:
+                return  # already replaced, or never saved
+            uploads = dict(sheet.uploads)
+            if upload_id:
+                uploads[provider.name] = upload_id
+            else:
+                del uploads[provider.name]
+            sheet.uploads = uploads
+            self.project.record_sheets(self.board, sheet, durable=True)
+
+        return replaced
 
     def _limit(self, provider: ImageProvider) -> int:
         try:

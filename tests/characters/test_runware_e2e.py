@@ -52,9 +52,9 @@ def invoke(config: Path, *args: str | Path) -> Result:
     return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
 
-def tasks_of(rw: Emulator) -> list[dict[str, Any]]:
-    """Every task the look-alike received, in order (polls included)."""
-    return [t for body in rw.bodies if isinstance(body, list) for t in body]
+def tasks_of(rw: Emulator, since: int = 0) -> list[dict[str, Any]]:
+    """Every task the look-alike received (from request ``since`` on), polls included."""
+    return [t for body in rw.bodies[since:] if isinstance(body, list) for t in body]
 
 
 def expected(board: Storyboard, record: SceneRecord) -> list[str]:
@@ -185,3 +185,33 @@ def test_the_reference_log_script_prints_the_condensed_log_and_an_empty_rerun() 
     assert "scene 5" in lines[11] and lines[11].count("=") == 2
     assert rerun.splitlines()[0] == ": exit 0, 0 request(s)"
     assert "(nothing sent)" in rerun
+
+
+def test_an_upload_runware_forgot_is_uploaded_again_once_and_the_new_id_saved(
+    tmp_path: Path, runware: Emulator
+) -> None:
+    config = write_config(tmp_path, runware, references=True)
+    out = tmp_path / "lantern"
+    assert invoke(config, "run", TALE, "-n", "8", "-o", out, "-q").exit_code == EXIT_OK
+    stale = Project(out).load().sheets[0].uploads["runware"]  # Mara's
+    runware.forget(stale)
+    uploads = len([t for t in tasks_of(runware) if t["taskType"] == "imageUpload"])
+
+    result = invoke(config, "images", out, "--scene", "1", "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    tasks = tasks_of(runware)
+    assert len([t for t in tasks if t["taskType"] == "imageUpload"]) == uploads + 1
+    fresh = Project(out).load().sheets[0].uploads["runware"]
+    assert fresh != stale and runware.holds(fresh), "the new id is in the manifest"
+    last = [t for t in tasks if t["taskType"] == "imageInference"][-1]
+    assert last["referenceImages"] == [fresh]
+
+    # A later run sends the saved id at once: no refusal, no upload.
+    sent = len(runware.bodies)
+    result = invoke(config, "images", out, "--scene", "7", "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    later = [t for t in tasks_of(runware, sent) if t["taskType"] != "getResponse"]
+    assert [t["taskType"] for t in later] == ["imageInference"]
+    board = Project(out).load()
+    assert later[0]["referenceImages"] == [fresh, board.sheets[2].uploads["runware"]]
+    assert board.record(7).references == ["Mara", "Old Wen"]

@@ -295,6 +295,7 @@ class RunwareImageProvider(ImageProvider):
                 except ProviderError as failure:
                     log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
                     self._replaced[old] = None
+                await self.uploaded(ref, self._replaced[old])  # saved for later runs
         names = ", ".join(ref.name for ref in stale)
         log.warning(
             "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
