@@ -145,6 +145,17 @@ def reference_of(sheet: CharacterSheet, project: Project) -> ReferenceImage:
     )
 
 
+def sent_names(provider: ImageProvider, request: ImageRequest) -> list[str]:
+    """The names of the sheets ``request`` sends to ``provider``: its first max_references()."""
+    if not request.references:
+        return []
+    try:
+        limit = max(0, int(provider.max_references()))
+    except Exception:  # an untrusted plugin: References notes it; journal what was carried
+        limit = len(request.references)
+    return [r.name for r in request.references[:limit]]
+
+
 class References:
     """The drawn sheets of a project, as references for its scenes (set on a SceneDrawer)."""
 
@@ -175,6 +186,10 @@ class References:
             if character is not None:
                 present.add(character.name)
         return [reference_of(s, self.project) for n, s in self.sheets.items() if n in present]
+
+    def named(self, names: Sequence[str]) -> list[ReferenceImage]:
+        """The drawn sheets of ``names``, in that order (a recovery resends what was sent)."""
+        return [reference_of(self.sheets[n], self.project) for n in names if n in self.sheets]
 
     async def upload(self, chain: ImageChain, requests: list[ImageRequest]) -> list[ImageRequest]:
         """Upload each sheet the requests need once to each provider that keeps uploads.
@@ -278,6 +293,7 @@ __all__ = [
     "main_characters",
     "out_of_date",
     "reference_of",
+    "sent_names",
     "sheet_file",
     "sheet_prompt",
     "sheet_seed",

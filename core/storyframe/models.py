@@ -258,6 +258,9 @@ class PaidJob(_Model):
     seed: int | None = None
     cost: float | None = None
     media_type: str | None = None
+    references: list[str] = Field(default_factory=list)
+    """The characters whose reference sheets the request sent, in order: a recovery sends the
+    same ones and the recovered image records them."""
     submitted_at: datetime = Field(default_factory=utcnow)
 
 

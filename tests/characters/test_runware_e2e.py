@@ -9,22 +9,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from storyframe.cli import EXIT_OK, cli
+from storyframe.cli import EXIT_OK
 from storyframe.models import SceneRecord, Storyboard
 from storyframe.project import Project
+from tests.characters.lookalike import KEY, TALE, invoke, tasks_of, write_config
 from tests.runware.emulator import Emulator, serve_in_thread
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 
 REPO = Path(__file__).resolve().parents[2]
-TALE = Path(__file__).with_name("lantern.txt")
-KEY = "rw-e2e-references-key-41c7"
-KONTEXT = "runware:106@1"
 
 
 @pytest.fixture
@@ -33,28 +29,6 @@ def runware(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     rw = Emulator(api_key=KEY, image_scale=16)
     with serve_in_thread(rw):
         yield rw
-
-
-def write_config(folder: Path, rw: Emulator, *, references: bool) -> Path:
-    config = folder / "storyframe.toml"
-    config.write_text(
-        '[text]\nproviders = ["heuristic"]\n'
-        f'[image]\nproviders = ["runware"]\nreferences = {str(references).lower()}\nsheets = 3\n'
-        f'[providers.runware]\nbase_url = "{rw.base_url}"\nmodel = "{KONTEXT}"\n'
-        'output_format = "PNG"\nallowed_download_hosts = ["127.0.0.1"]\n'
-        "poll_interval = 0.01\npoll_max_interval = 0.05\nbackoff_base = 0.01\n"
-    )
-    return config
-
-
-def invoke(config: Path, *args: str | Path) -> Result:
-    argv = ["--config", str(config), *(str(a) for a in args)]
-    return CliRunner().invoke(cli, argv, catch_exceptions=False)
-
-
-def tasks_of(rw: Emulator, since: int = 0) -> list[dict[str, Any]]:
-    """Every task the look-alike received (from request ``since`` on), polls included."""
-    return [t for body in rw.bodies[since:] if isinstance(body, list) for t in body]
 
 
 def expected(board: Storyboard, record: SceneRecord) -> list[str]:

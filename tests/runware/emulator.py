@@ -245,6 +245,13 @@ class Emulator:
         state = self._tasks[task_uuid]
         state.polls_left, state.ready_at = 0, 0.0
 
+    def lose(self, task_uuid: str) -> None:
+        """Forget a task as if its request never reached Runware (not charged, unknown to polls
+        and getTaskDetails, so the same taskUUID may be sent again)."""
+        self._tasks.pop(task_uuid, None)
+        self.charged.pop(task_uuid, None)
+        self.charged_prompts.pop(task_uuid, None)
+
     @property
     def images_made(self) -> int:
         """How many images were generated (and would have been paid for)."""
