@@ -16,13 +16,15 @@ KEY = "rw-e2e-references-key-41c7"
 KONTEXT = "runware:106@1"
 
 
-def write_config(folder: Path, rw: Emulator, *, references: bool) -> Path:
+def write_config(
+    folder: Path, rw: Emulator, *, references: bool, chain: str = '["runware"]'
+) -> Path:
     """Heuristic text, Runware Kontext images (async delivery), ``sheets = 3``."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "storyframe.toml"
     config.write_text(
         '[text]\nproviders = ["heuristic"]\n'
-        f'[image]\nproviders = ["runware"]\nreferences = {str(references).lower()}\nsheets = 3\n'
+        f"[image]\nproviders = {chain}\nreferences = {str(references).lower()}\nsheets = 3\n"
         f'[providers.runware]\nbase_url = "{rw.base_url}"\nmodel = "{KONTEXT}"\n'
         'output_format = "PNG"\nallowed_download_hosts = ["127.0.0.1"]\n'
         "poll_interval = 0.01\npoll_max_interval = 0.05\nbackoff_base = 0.01\n"

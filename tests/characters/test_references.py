@@ -104,6 +104,9 @@ async def test_sheets_a_fallback_drew_are_reported(project: Project, service: Se
     assert all(r["provider"] == "refs" and r["after"] == "broken" for r in rows)
     assert "sheet of Mara by refs after broken failed: " in summary.degradation()
     assert summary.as_dict()["sheets"]["drawn"] == ["Mara", "Tobin", "Old Wen"]
+    for sheet in project.load().sheets:
+        assert sheet.fallback is not None and sheet.fallback.after == "broken"
+        assert "the model is gone" in sheet.fallback.reason
 
 
 async def test_a_failed_sheet_is_noted_and_the_scenes_are_drawn_without_it(

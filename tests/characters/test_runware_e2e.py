@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storyframe.cli import EXIT_OK
+from storyframe.cli import EXIT_DEGRADED, EXIT_OK
 from storyframe.models import SceneRecord, Storyboard
 from storyframe.project import Project
 from tests.characters.lookalike import KEY, TALE, invoke, tasks_of, write_config
@@ -189,3 +189,35 @@ def test_an_upload_runware_forgot_is_uploaded_again_once_and_the_new_id_saved(
     board = Project(out).load()
     assert later[0]["referenceImages"] == [fresh, board.sheets[2].uploads["runware"]]
     assert board.record(7).references == ["Mara", "Old Wen"]
+
+
+def test_a_sheet_drawn_by_a_fallback_says_so_everywhere_and_the_run_is_degraded(
+    tmp_path: Path, runware: Emulator
+) -> None:
+    runware.fail_prompt("Character reference sheet of Tobin", "contentPolicyViolation")
+    chain = '["runware", "placeholder"]'
+    config = write_config(tmp_path, runware, references=True, chain=chain)
+    out = tmp_path / "lantern"
+    result = invoke(config, "run", TALE, "-n", "8", "-o", out, "--json")
+    assert result.exit_code == EXIT_DEGRADED, result.stderr
+    summary = json.loads(result.stdout)
+    (row,) = [f for f in summary["fallbacks"] if f["stage"] == "sheet"]
+    assert (row["character"], row["provider"], row["after"]) == ("Tobin", "placeholder", "runware")
+    board = Project(out).load()
+    tobin = board.sheets[1]
+    assert tobin.fallback is not None and tobin.provider == "placeholder"
+    assert (tobin.fallback.provider, tobin.fallback.after) == ("placeholder", "runware")
+    assert "contentPolicyViolation" in tobin.fallback.reason
+    assert board.sheets[0].fallback is None and board.sheets[2].fallback is None
+    # The placeholder sheet is a sheet all the same: uploaded to Runware and sent.
+    assert board.record(6).references == ["Tobin"] and tobin.uploads.get("runware")
+
+    html = (out / "index.html").read_text()
+    assert "Drawn by placeholder after runware failed: " in html
+    assert html.count("sheet-fallback") == 1
+
+    listed = invoke(config, "characters", out, "--json")
+    assert listed.exit_code == EXIT_DEGRADED, "a kept fallback sheet is still reported"
+    rows = {r["name"]: r for r in json.loads(listed.stdout)["sheets"]}
+    assert rows["Tobin"]["fallback"]["after"] == "runware" and rows["Mara"]["fallback"] is None
+    assert "the sheet of Tobin was drawn by placeholder after runware failed" in listed.stderr
