@@ -72,7 +72,7 @@ def sheet_request(
         height=height,
         seed=sheet.seed if sheet.seed is not None else 0,
         style=style,
-        params={"scene_prompt": sheet.prompt.split(". ")[0]},
+        params={"scene_prompt": sheet.prompt.split(". ")[0], "character": sheet.name},
     )
 
 
