@@ -57,9 +57,9 @@ def journaled(out: Path) -> tuple[dict[int, PaidJob], dict[str, PaidJob]]:
     return scenes, {s.name: s.job for s in board.sheets if s.job is not None}
 
 
-@pytest.mark.parametrize("runware_has_it", [True, False], ids=["finished", "lost"])
+@pytest.mark.parametrize("case", ["finished", "lost", "downloading"])
 def test_a_scene_killed_in_flight_is_recovered_with_the_references_it_was_sent_with(
-    tmp_path: Path, runware: Emulator, runware_has_it: bool
+    tmp_path: Path, runware: Emulator, case: str
 ) -> None:
     on = write_config(tmp_path / "on", runware, references=True)
     out = tmp_path / "lantern"
@@ -68,11 +68,16 @@ def test_a_scene_killed_in_flight_is_recovered_with_the_references_it_was_sent_w
     ids = {s.name: s.uploads["runware"] for s in board.sheets}
     assert board.record(5).references == ["Mara", "Tobin"]  # all three shown, Kontext takes 2
 
-    runware.processing_polls = 10**6  # Runware works on the redraw until told
+    if case == "downloading":
+        runware.image_latency = 60  # the result is journaled, its download never ends
+    else:
+        runware.processing_polls = 10**6  # Runware works on the redraw until told
     sent = len(runware.bodies)
 
     def polled() -> bool:
         job = journaled(out)[0].get(5)
+        if case == "downloading":
+            return job is not None and job.state == "finished"
         return job is not None and runware.polls[job.handle] > 0
 
     kill_when(on, ["images", str(out), "--scene", "5"], polled)
@@ -80,10 +85,10 @@ def test_a_scene_killed_in_flight_is_recovered_with_the_references_it_was_sent_w
     assert job.references == ["Mara", "Tobin"], "the references are journaled with the job"
     (first,) = [t for t in inferences(runware, sent) if t["taskUUID"] == job.handle]
     assert first["referenceImages"] == [ids["Mara"], ids["Tobin"]]
-    runware.processing_polls = 0
-    if runware_has_it:
+    runware.processing_polls, runware.image_latency = 0, 0.0
+    if case == "finished":
         runware.finish(job.handle)
-    else:
+    elif case == "lost":
         runware.lose(job.handle)  # the request never reached Runware after all
     paid = runware.images_paid
 
@@ -94,7 +99,7 @@ def test_a_scene_killed_in_flight_is_recovered_with_the_references_it_was_sent_w
     summary = json.loads(result.stdout)
     assert summary["recovered"] == [5] and summary["drawn"] == [5]
     again = [t for t in inferences(runware, sent) if t is not first]
-    if runware_has_it:
+    if case != "lost":
         assert again == [], "nothing is sent again"
         assert runware.images_paid == paid
     else:

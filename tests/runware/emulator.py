@@ -705,6 +705,14 @@ def _reset(request: web.Request) -> web.StreamResponse:
     return web.Response(status=500)
 
 
+async def _cancel_the_rest() -> None:
+    """Cancel the handlers still running (a client killed mid-request left them waiting)."""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+
+
 @contextlib.contextmanager
 def serve_in_thread(emulator: Any) -> Iterator[str]:
     """Run an emulator (anything with async ``start() -> url`` and ``stop()``) on its own event
@@ -726,6 +734,7 @@ def serve_in_thread(emulator: Any) -> Iterator[str]:
         yield base[0]
     finally:
         asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
