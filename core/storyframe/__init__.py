@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         plan_scenes,
         render_project,
     )
+    from storyframe.api_characters import adraw_characters, draw_characters
     from storyframe.config import Config
     from storyframe.errors import StoryframeError
     from storyframe.models import Storyboard
@@ -39,6 +40,8 @@ _LAZY = {
     "adraw": "storyframe.api",
     "render_project": "storyframe.api",
     "load_config": "storyframe.api",
+    "draw_characters": "storyframe.api_characters",
+    "adraw_characters": "storyframe.api_characters",
     "Config": "storyframe.config",
     "Storyboard": "storyframe.models",
     "StoryframeError": "storyframe.errors",
@@ -67,9 +70,11 @@ __all__ = [
     "StoryframeError",
     "__version__",
     "adraw",
+    "adraw_characters",
     "amake_storyboard",
     "aplan_scenes",
     "draw",
+    "draw_characters",
     "hookimpl",
     "load_config",
     "make_storyboard",

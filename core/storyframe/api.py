@@ -132,6 +132,7 @@ async def adraw(
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
     variants: int | None = None,
+    references: bool | None = None,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
 ) -> Storyboard:
@@ -139,8 +140,9 @@ async def adraw(
 
     ``only`` draws just those scene numbers (even if drawn); ``redraw`` redraws every approved
     scene; ``variants`` draws that many candidate images per scene (``[run] variants``; the
-    first drawn is chosen, every image is kept in ``SceneRecord.variants``). A scene that failed
-    has ``status == "failed"`` and its ``error``; run again to retry.
+    first drawn is chosen, every image is kept in ``SceneRecord.variants``); ``references``
+    (``[image] references``) draws the main characters' sheets first and sends them with each
+    scene. A scene that failed has ``status == "failed"`` and its ``error``; run again to retry.
     """
     from storyframe.pipeline import Pipeline
     from storyframe.project import Project
@@ -158,6 +160,7 @@ async def adraw(
             image_providers=list(image_providers) if image_providers else None,
             concurrency=concurrency,
             variants=variants or cfg.run.variants,
+            references=references,
         )
     return board
 
@@ -183,6 +186,7 @@ async def amake_storyboard(
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
     variants: int | None = None,
+    references: bool | None = None,
     force: bool = False,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
@@ -211,6 +215,7 @@ async def amake_storyboard(
         image_providers=image_providers,
         concurrency=concurrency,
         variants=variants,
+        references=references,
         config=cfg,
         reporter=reporter,
     )
@@ -240,6 +245,7 @@ def make_storyboard(
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
     variants: int | None = None,
+    references: bool | None = None,
     force: bool = False,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
@@ -257,6 +263,7 @@ def make_storyboard(
             image_providers=image_providers,
             concurrency=concurrency,
             variants=variants,
+            references=references,
             force=force,
             config=config,
             reporter=reporter,
@@ -306,6 +313,7 @@ def draw(
     image_providers: Sequence[str] | None = None,
     concurrency: int | None = None,
     variants: int | None = None,
+    references: bool | None = None,
     config: ConfigSource = None,
     reporter: Reporter | None = None,
 ) -> Storyboard:
@@ -318,6 +326,7 @@ def draw(
             image_providers=image_providers,
             concurrency=concurrency,
             variants=variants,
+            references=references,
             config=config,
             reporter=reporter,
         ),

@@ -31,7 +31,7 @@ from storyframe.prompts import MAX_SEED, look_text
 if TYPE_CHECKING:
     from storyframe.image_chain import ImageChain
     from storyframe.project import Project
-    from storyframe.providers import ImageProvider
+    from storyframe.providers import ImageProvider, UploadListener
 
 SHEET_NUMBERS = 1000
 """Sheet requests are numbered from ``SHEET_NUMBERS + 1`` (scenes stop at 200): one budget and
@@ -145,6 +145,17 @@ def reference_of(sheet: CharacterSheet, project: Project) -> ReferenceImage:
     )
 
 
+def sent_names(provider: ImageProvider, request: ImageRequest) -> list[str]:
+    """The names of the sheets ``request`` sends to ``provider``: its first max_references()."""
+    if not request.references:
+        return []
+    try:
+        limit = max(0, int(provider.max_references()))
+    except Exception:  # an untrusted plugin: References notes it; journal what was carried
+        limit = len(request.references)
+    return [r.name for r in request.references[:limit]]
+
+
 class References:
     """The drawn sheets of a project, as references for its scenes (set on a SceneDrawer)."""
 
@@ -176,12 +187,20 @@ class References:
                 present.add(character.name)
         return [reference_of(s, self.project) for n, s in self.sheets.items() if n in present]
 
+    def named(self, names: Sequence[str]) -> list[ReferenceImage]:
+        """The drawn sheets of ``names``, in that order (a recovery resends what was sent)."""
+        return [reference_of(self.sheets[n], self.project) for n in names if n in self.sheets]
+
     async def upload(self, chain: ImageChain, requests: list[ImageRequest]) -> list[ImageRequest]:
         """Upload each sheet the requests need once to each provider that keeps uploads.
 
         The id is journaled (durably) before it goes into a request. A provider that fails to
-        upload is named, and its requests carry the sheet inline.
+        upload is named, and its requests carry the sheet inline. An id a provider replaces
+        later (the service forgot the upload) is saved too: see :meth:`listen`.
         """
+        for provider in chain.providers:
+            if provider.capabilities.uploads:
+                provider.upload_listener = self.listen(provider)
         for provider in chain.active():
             if not provider.capabilities.uploads:
                 continue
@@ -205,6 +224,28 @@ class References:
             else r
             for r in requests
         ]
+
+    def listen(self, provider: ImageProvider) -> UploadListener:
+        """What ``provider`` reports an upload id it replaced to: the sheet's id in the manifest
+        is swapped (journaled durably), so a later run neither sends the forgotten id nor
+        uploads again."""
+
+        async def replaced(reference: ReferenceImage, upload_id: str | None) -> None:
+            sheet = self.sheets.get(reference.name)
+            stale = reference.uploads.get(provider.name)
+            if sheet is None or sheet.image is None or sheet.image.sha256 != reference.sha256:
+                return  # not this project's sheet as it is now
+            if stale is None or sheet.uploads.get(provider.name) != stale:
+                return  # already replaced, or never saved
+            uploads = dict(sheet.uploads)
+            if upload_id:
+                uploads[provider.name] = upload_id
+            else:
+                del uploads[provider.name]
+            sheet.uploads = uploads
+            self.project.record_sheets(self.board, sheet, durable=True)
+
+        return replaced
 
     def _limit(self, provider: ImageProvider) -> int:
         try:
@@ -252,6 +293,7 @@ __all__ = [
     "main_characters",
     "out_of_date",
     "reference_of",
+    "sent_names",
     "sheet_file",
     "sheet_prompt",
     "sheet_seed",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from storyframe import takes
 from storyframe.chains import guarded
+from storyframe.characters import References, sent_names
 from storyframe.errors import BadResponse, ProjectError, ProviderError
 from storyframe.image_chain import ImageChain, ImageOutcome
 from storyframe.models import (
@@ -31,6 +32,7 @@ from storyframe.models import (
     ImageFile,
     ImageRequest,
     PaidJob,
+    ReferenceImage,
     SceneRecord,
     Storyboard,
     Style,
@@ -39,7 +41,6 @@ from storyframe.models import (
 from storyframe.prompts import build_request
 
 if TYPE_CHECKING:
-    from storyframe.characters import References
     from storyframe.cost import Budget
     from storyframe.progress import Reporter
     from storyframe.project import Project
@@ -90,6 +91,8 @@ class SceneDrawer:
         self.candidates: set[int] = set()
         """Scenes drawn as extra candidates: the new image is kept, the chosen one stays."""
         self._slots: dict[int, int] = {}
+        self._resent: References | None = None
+        """Sheets for recovering work sent with references in a run that has them off."""
 
     def note(self, message: str) -> None:
         """Record a one-line note for the manifest and show it."""
@@ -124,7 +127,12 @@ class SceneDrawer:
             record = self._target(request.scene_number)
             if request.handle is None:
                 continue
-            record.job = PaidJob(provider=provider.name, handle=request.handle, seed=request.seed)
+            record.job = PaidJob(
+                provider=provider.name,
+                handle=request.handle,
+                seed=request.seed,
+                references=sent_names(provider, request),
+            )
             records.append(record)
         self._journal(*records, durable=True)
 
@@ -176,8 +184,6 @@ class SceneDrawer:
             takes.ensure_variants(record)  # before the fields of the chosen image change
             if number in self.seeds:
                 request = request.model_copy(update={"seed": self.seeds[number]})
-            if self.references is not None:
-                request.references = self.references.for_scene(record.scene)
             candidate = number in self.candidates
             self._started[number] = time.perf_counter()
             if (
@@ -191,6 +197,7 @@ class SceneDrawer:
                     f"{record.job.provider}; that request is given up"
                 )
                 record.job = None
+            request.references = self._references_for(record)
             if record.fallback is None and not candidate:
                 record.prompt, record.negative_prompt = request.prompt, request.negative_prompt
                 record.seed, record.status, record.error = request.seed, "pending", None
@@ -200,8 +207,9 @@ class SceneDrawer:
             fresh.append(record)
         self._journal(*fresh)
 
-        if self.references is not None:  # upload ids are journaled before any request uses one
-            requests = await self.references.upload(chain, requests)
+        sheets = self.references or self._resent
+        if sheets is not None:  # upload ids are journaled before any request uses one
+            requests = await sheets.upload(chain, requests)
         to_chain = []
         for request in requests:
             if await self._recover(chain, request):
@@ -213,6 +221,17 @@ class SceneDrawer:
                 to_chain, self._on_outcome, concurrency=concurrency, stop_at=stop_at
             )
         return self.result
+
+    def _references_for(self, record: SceneRecord) -> list[ReferenceImage]:
+        """The sheets a scene's request carries: those its paid work in flight was sent with (a
+        recovery sends the same task), else those of the characters present (references on)."""
+        job = record.job
+        if job is not None and job.references:
+            sheets = self.references or self._resent
+            if sheets is None:
+                sheets = self._resent = References(self.project, self.board, note=self.note)
+            return sheets.named(job.references)
+        return self.references.for_scene(record.scene) if self.references is not None else []
 
     # -- budget (storyframe.cost) -------------------------------------------------------------
 
@@ -273,6 +292,7 @@ class SceneDrawer:
                     seed=job.seed,
                     cost=job.cost,
                     task_id=job.handle,
+                    references=list(job.references),
                 )
             elif provider.capabilities.recover:
                 image = await guarded(

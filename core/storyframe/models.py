@@ -258,6 +258,9 @@ class PaidJob(_Model):
     seed: int | None = None
     cost: float | None = None
     media_type: str | None = None
+    references: list[str] = Field(default_factory=list)
+    """The characters whose reference sheets the request sent, in order: a recovery sends the
+    same ones and the recovered image records them."""
     submitted_at: datetime = Field(default_factory=utcnow)
 
 
@@ -328,6 +331,8 @@ class CharacterSheet(_Model):
     job: PaidJob | None = None
     task_id: str | None = None
     uploads: dict[str, str] = Field(default_factory=dict)
+    fallback: Fallback | None = None
+    """Set when a later provider of the chain drew the sheet because an earlier one failed."""
     finished_at: datetime | None = None
 
 

@@ -164,6 +164,7 @@ class TextProvider(Provider):
 
 ImageResult = GeneratedImage | ProviderError
 PaidListener = Callable[[ImageRequest, GeneratedImage], Awaitable[None]]
+UploadListener = Callable[[ReferenceImage, str | None], Awaitable[None]]
 
 
 class ImageProvider(Provider):
@@ -183,6 +184,8 @@ class ImageProvider(Provider):
         super().__init__(config, api_key)
         self.paid_listener: PaidListener | None = None
         """Set by storyframe to journal finished paid work; providers call :meth:`paid`."""
+        self.upload_listener: UploadListener | None = None
+        """Set by storyframe to save an upload id a provider replaced; see :meth:`uploaded`."""
         self.download_dir: Path | None = None
         """Set by storyframe: where :meth:`fetch` leaves verified downloads (the project's
         ``images/``), so an image is written once and moved into place, never held in memory."""
@@ -199,6 +202,13 @@ class ImageProvider(Provider):
         """Report that the service finished ``request`` (and charged for it) with ``image``."""
         if self.paid_listener is not None:
             await self.paid_listener(request, image)
+
+    async def uploaded(self, reference: ReferenceImage, upload_id: str | None) -> None:
+        """Report that the service no longer holds the upload ``reference.uploads[self.name]``
+        and that ``upload_id`` now names the sheet (``None``: nothing does; it is uploaded again
+        by a later run). storyframe saves it in the manifest, so no later run uploads again."""
+        if self.upload_listener is not None:
+            await self.upload_listener(reference, upload_id)
 
     async def estimate(self, request: ImageRequest) -> CostEstimate | None:
         """What drawing ``request`` would cost and take, with no paid call; ``None``: unknown.
@@ -364,6 +374,7 @@ __all__ = [
     "ProviderKind",
     "TextJob",
     "TextProvider",
+    "UploadListener",
     "provider_info",
     "with_download",
 ]

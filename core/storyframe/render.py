@@ -52,6 +52,8 @@ class SheetView:
     look: str
     image: ImageView | None
     provider: str
+    fallback: str = ""
+    """Who drew the sheet after which provider failed, when a fallback did."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,9 @@ def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
                 look=look_text(character) if character else "",
                 image=ImageView(src, sheet.image.width, sheet.image.height) if src else None,
                 provider=sheet.provider or "",
+                fallback=f"Drawn by {fb.provider} after {fb.after} failed: {fb.reason}"
+                if (fb := sheet.fallback)
+                else "",
             )
         )
     return views

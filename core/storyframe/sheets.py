@@ -72,7 +72,7 @@ def sheet_request(
         height=height,
         seed=sheet.seed if sheet.seed is not None else 0,
         style=style,
-        params={"scene_prompt": sheet.prompt.split(". ")[0]},
+        params={"scene_prompt": sheet.prompt.split(". ")[0], "character": sheet.name},
     )
 
 
@@ -158,6 +158,7 @@ class SheetDrawer(SceneDrawer):
                 sheet.cost = image.cost
                 sheet.task_id = image.task_id or (sheet.job.handle if sheet.job else None)
                 sheet.job, sheet.uploads, sheet.finished_at = None, {}, utcnow()
+                sheet.fallback = outcome.fallback
                 if image.seed is not None:
                     sheet.seed = image.seed
                 self.before.pop(sheet.name, None)
@@ -192,6 +193,15 @@ class SheetDrawer(SceneDrawer):
             f"sheet of {sheet.name} failed ({reason}); scenes are drawn without it until "
             "`storyframe characters` draws it"
         )
+
+
+def fallbacks_of(sheets: list[CharacterSheet]) -> dict[str, Fallback]:
+    """The drawn sheets a fallback provider drew, by name (a run using them is degraded)."""
+    return {
+        s.name: s.fallback
+        for s in sheets
+        if s.fallback is not None and s.status == "done" and s.image is not None
+    }
 
 
 def needs_drawing(project: Project, sheet: CharacterSheet) -> bool:
@@ -230,6 +240,7 @@ async def draw_sheets(
     result.kept = [s.name for s in sheets if s not in todo]
     if not todo:
         stage_costs(board)
+        result.fallbacks = fallbacks_of(sheets)
         return result
     reporter.stage("sheets", len(todo))
     project.prepare()
@@ -277,7 +288,7 @@ async def draw_sheets(
     done.kept = result.kept
     done.done = [s.name for s in todo if s.name in done.done]  # importance order
     done.recovered = [s.name for s in todo if s.name in done.recovered]
-    done.fallbacks = {s.name: done.fallbacks[s.name] for s in todo if s.name in done.fallbacks}
+    done.fallbacks = fallbacks_of(sheets)  # those drawn now and those kept, as for scenes
     done.failed = {s.name: done.failed[s.name] for s in todo if s.name in done.failed}
     fresh = [s.cost for s in todo if s.name in done.done and s.name not in done.recovered]
     done.spent = None if None in fresh else round(sum(c for c in fresh if c is not None), 8)
@@ -289,4 +300,11 @@ async def draw_sheets(
     return done
 
 
-__all__ = ["SheetDrawer", "SheetResult", "draw_sheets", "needs_drawing", "sheet_request"]
+__all__ = [
+    "SheetDrawer",
+    "SheetResult",
+    "draw_sheets",
+    "fallbacks_of",
+    "needs_drawing",
+    "sheet_request",
+]

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from storyframe.characters import sheet_seed
+from storyframe.characters import References, reference_of, sheet_seed
 from storyframe.project import Project
-from tests.characters.conftest import PRESENT, Service, pipeline
+from tests.characters.conftest import PRESENT, Refs, Service, pipeline
 
 # Most important first: Mara (20), Tobin (12), Old Wen (7); Baker (1) is a minor character.
 RANK = {"Mara": 0, "the fox": 0, "Tobin": 1, "Old Wen": 2}
@@ -104,6 +104,9 @@ async def test_sheets_a_fallback_drew_are_reported(project: Project, service: Se
     assert all(r["provider"] == "refs" and r["after"] == "broken" for r in rows)
     assert "sheet of Mara by refs after broken failed: " in summary.degradation()
     assert summary.as_dict()["sheets"]["drawn"] == ["Mara", "Tobin", "Old Wen"]
+    for sheet in project.load().sheets:
+        assert sheet.fallback is not None and sheet.fallback.after == "broken"
+        assert "the model is gone" in sheet.fallback.reason
 
 
 async def test_a_failed_sheet_is_noted_and_the_scenes_are_drawn_without_it(
@@ -115,3 +118,23 @@ async def test_a_failed_sheet_is_noted_and_the_scenes_are_drawn_without_it(
     assert summary.as_dict()["sheets"]["failed"].keys() == {"Mara", "Tobin", "Old Wen"}
     assert any(n.startswith("sheet of Mara failed (") for n in summary.notes)
     assert all(e[3] == [] for e in service.requests("scene"))
+
+
+async def test_an_upload_id_a_provider_replaced_or_lost_is_saved_in_the_manifest(
+    project: Project, service: Service
+) -> None:
+    await pipeline(sheets=3).draw(project, project.load(), references=True)
+    board = project.load()
+    refs = References(project, board)
+    listen = refs.listen(Refs())
+    mara, tobin = (reference_of(s, project) for s in board.sheets[:2])
+
+    await listen(mara, "up-Mara-2")
+    await listen(tobin, None)
+    stale = mara.model_copy(update={"uploads": {"refs": "up-Mara"}})
+    await listen(stale, "up-Mara-3")  # already replaced: the newer id stays
+    other = mara.model_copy(update={"sha256": "0" * 64, "uploads": {"refs": "up-Mara-2"}})
+    await listen(other, "up-elsewhere")  # not the sheet as it is now
+
+    saved = {s.name: s.uploads for s in project.load().sheets}
+    assert saved == {"Mara": {"refs": "up-Mara-2"}, "Tobin": {}, "Old Wen": {"refs": "up-Old Wen"}}

@@ -178,3 +178,40 @@ def test_bitmap_font_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
             cache.cache_clear()
     with Image.open(io.BytesIO(data)) as png:
         assert png.size == (400, 300)
+
+
+def test_a_character_sheet_card_shows_the_name_not_the_request_number_or_title() -> None:
+    from storyframe.characters import SHEET_NUMBERS
+
+    sheet = request(scene_number=SHEET_NUMBERS + 2, width=180, height=320)
+    sheet = sheet.model_copy(update={"params": {"character": "Tobin"}})
+    card = render_card(sheet)
+    # The name is drawn: another name gives another card, all else equal.
+    assert card != render_card(sheet.model_copy(update={"params": {"character": "Mara"}}))
+    # The title (and with it "Scene 1002") is not: changing it changes nothing.
+    assert card == render_card(sheet.model_copy(update={"title": "Anything at all"}))
+    # Without the character the same request is a scene card, whose title shows.
+    scene = sheet.model_copy(update={"params": {}})
+    assert render_card(scene) != card
+    assert render_card(scene) != render_card(scene.model_copy(update={"title": "Another"}))
+
+
+async def test_the_sheet_stage_asks_for_a_character_card() -> None:
+    from storyframe.characters import SHEET_NUMBERS
+    from storyframe.models import CharacterSheet, RunSettings, Storyboard, StoryInfo
+    from storyframe.sheets import sheet_request
+
+    board = Storyboard(
+        story=StoryInfo(path="s.txt", sha256="ab" * 32),
+        settings=RunSettings(
+            scenes=1, style="test", seed=1, width=320, height=180,
+            text_providers=["heuristic"], image_providers=["placeholder"],
+        ),
+    )  # fmt: skip
+    sheet = CharacterSheet(name="Old Wen", prompt="Character reference sheet of Old Wen", seed=5)
+    wanted = sheet_request(board, sheet, STYLE, SHEET_NUMBERS + 1)
+    assert wanted.params["character"] == "Old Wen" and (wanted.width, wanted.height) == (180, 320)
+    image = await PlaceholderImageProvider().generate(wanted)
+    assert (
+        image.data == render_card(wanted) != render_card(wanted.model_copy(update={"params": {}}))
+    )

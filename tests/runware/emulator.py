@@ -208,6 +208,13 @@ class Emulator(TaskRunner, ImageHost, RequestLog):
         state = self._tasks[task_uuid]
         state.polls_left, state.ready_at = 0, 0.0
 
+    def lose(self, task_uuid: str) -> None:
+        """Forget a task as if its request never reached Runware (not charged, unknown to polls
+        and getTaskDetails, so the same taskUUID may be sent again)."""
+        self._tasks.pop(task_uuid, None)
+        self.charged.pop(task_uuid, None)
+        self.charged_prompts.pop(task_uuid, None)
+
     def forget(self, image_uuid: str) -> None:
         """Drop an uploaded image, as a service that no longer keeps it would."""
         self.uploads.pop(image_uuid, None)
@@ -297,6 +304,14 @@ class Emulator(TaskRunner, ImageHost, RequestLog):
         return web.json_response(envelope, status=status)
 
 
+async def _cancel_the_rest() -> None:
+    """Cancel the handlers still running (a client killed mid-request left them waiting)."""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+
+
 @contextlib.contextmanager
 def serve_in_thread(emulator: Any) -> Iterator[str]:
     """Run an emulator (anything with async ``start() -> url`` and ``stop()``) on its own event
@@ -318,6 +333,7 @@ def serve_in_thread(emulator: Any) -> Iterator[str]:
         yield base[0]
     finally:
         asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

@@ -229,6 +229,12 @@ async def test_a_forgotten_upload_is_uploaded_again_once_and_the_scene_drawn_aga
     refs = await upload_all(provider, sheets[:2])
     stale = refs[0].uploads["runware"]
     emulator.forget(stale)
+    reported: list[tuple[str, str, str | None]] = []
+
+    async def listener(ref: ReferenceImage, upload_id: str | None) -> None:
+        reported.append((ref.name, ref.uploads["runware"], upload_id))
+
+    provider.upload_listener = listener
 
     result = (await provider.generate_many([make_request(references=refs)]))[0]
     assert isinstance(result, Transient) and result.resubmit_safe
@@ -237,6 +243,12 @@ async def test_a_forgotten_upload_is_uploaded_again_once_and_the_scene_drawn_aga
     uploads = emulator.upload_tasks()
     assert len(uploads) == 4, "both sheets sent by id were uploaded again"
     assert uploads[2]["image"] == data_uri(refs[0])
+    # Each new id is reported with the id it replaces, for storyframe to save.
+    assert [(name, old) for name, old, _ in reported] == [
+        ("Wren", stale),
+        ("Tobias", refs[1].uploads["runware"]),
+    ]
+    assert all(new and emulator.holds(new) and new != old for _, old, new in reported)
 
     image = await provider.generate(make_request(references=refs))  # as the chain resubmits
     fresh = emulator.inference_tasks()[-1]["referenceImages"]
@@ -259,6 +271,34 @@ async def test_an_upload_forgotten_twice_is_an_invalid_request(
     second = (await provider.generate_many([make_request(references=refs)]))[0]
     assert isinstance(second, InvalidRequest) and second.code == "invalidReferenceImages"
     assert len(emulator.upload_tasks()) == 2
+
+
+async def test_an_upload_that_cannot_be_made_again_is_reported_as_gone(
+    make_provider: Make,
+    make_request: Make,
+    emulator: Any,
+    sheets: list[ReferenceImage],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = make_provider(model=KONTEXT)
+    refs = await upload_all(provider, sheets[:1])
+    emulator.forget(refs[0].uploads["runware"])
+    reported: list[tuple[str, str | None]] = []
+
+    async def listener(ref: ReferenceImage, upload_id: str | None) -> None:
+        reported.append((ref.name, upload_id))
+
+    async def refused(reference: ReferenceImage) -> str:
+        raise Transient("HTTP 503 from the upload endpoint", provider="runware")
+
+    provider.upload_listener = listener
+    monkeypatch.setattr(provider, "upload_reference", refused)
+    result = (await provider.generate_many([make_request(references=refs)]))[0]
+    assert isinstance(result, Transient) and result.resubmit_safe
+    assert reported == [("Wren", None)], "the forgotten id is dropped, not kept"
+    image = await provider.generate(make_request(references=refs))  # the sheet goes inline
+    assert emulator.inference_tasks()[-1]["referenceImages"] == [data_uri(refs[0])]
+    assert image.references == ["Wren"]
 
 
 # -- ipAdapters ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The built-in ``placeholder`` image provider: a storyboard card per scene, drawn offline.
 
 No image model is involved. Each card shows the scene number, title, image prompt, style and
-seed on the style's palette, says plainly that it is a placeholder, and carries a little
+seed on the style's palette (a character sheet shows "CHARACTER SHEET" and the character's name
+instead of the number and title), says plainly that it is a placeholder, and carries a little
 decoration derived from the seed so that cards are told apart at a glance. The same request
 always yields the same PNG bytes.
 
@@ -162,30 +163,37 @@ def render_card(request: ImageRequest) -> bytes:
     if rule_y > top:
         draw.line((left, rule_y, right, rule_y), fill=muted, width=max(1, round(unit * 0.25)))
 
-    # Head: "SCENE" over a big number; the title beside it.
+    # Head: "SCENE" over a big number, the title beside it; a character sheet (a request with
+    # a ``character`` param) says "CHARACTER SHEET" over the character's name instead.
+    character = _clean(str(request.params.get("character") or ""))
+    kicker = "CHARACTER SHEET" if character else "SCENE"
     kicker_font = _font(max(6.0, unit * 3.4))
     number_font = _font(max(8.0, short * 0.22))
     number = f"{request.scene_number:02d}"
+    if character:
+        number = character
+        number_font = _fit_font(character, right - left, max(8.0, short * 0.16))
     kicker_h = _line_height(kicker_font)
-    draw.text((left, top), "SCENE", font=kicker_font, fill=accents[0])
+    draw.text((left, top), kicker, font=kicker_font, fill=accents[0])
     number_top = top + kicker_h
     nb = [round(v) for v in draw.textbbox((left, number_top), number, font=number_font)]
     draw.text((left, number_top - (nb[1] - number_top)), number, font=number_font, fill=ink)
-    number_w = round(max(nb[2] - left, _text_width(kicker_font, "SCENE")))
+    number_w = round(max(nb[2] - left, _text_width(kicker_font, kicker)))
     head_bottom = number_top + (nb[3] - nb[1]) + round(unit * 3)
 
-    title = _clean(request.title) or f"Scene {request.scene_number}"
+    title = "" if character else _clean(request.title) or f"Scene {request.scene_number}"
     title_left = left + number_w + round(unit * 5)
     title_font = _font(max(7.0, unit * 7))
     title_right = min(right, swatches_left - round(unit * 3))
-    if title_right - title_left < max(40, (right - left) // 3):
+    title_top, title_lines = head_bottom, list[str]()
+    if title and title_right - title_left < max(40, (right - left) // 3):
         # No room beside the number: the title goes below it.
         title_left = left
         title_top = head_bottom
         room = max(0, (content_bottom - title_top) // _line_height(title_font))
         title_lines = _wrap(title, title_font, right - left, min(2, room))
         head_bottom = title_top + len(title_lines) * _line_height(title_font) + round(unit * 2)
-    else:
+    elif title:
         title_lines = _wrap(title, title_font, title_right - title_left, 3)
         title_block = len(title_lines) * _line_height(title_font)
         title_top = top + max(0, (head_bottom - top - title_block) // 2)
@@ -397,6 +405,15 @@ def _font(size: float) -> Font:
 def _line_height(font: Font) -> int:
     box = font.getbbox("Hg|")
     return max(1, round((box[3] - min(0, box[1])) * 1.22))
+
+
+def _fit_font(text: str, width: int, size: float) -> Font:
+    """The font at ``size`` or smaller (down to 8 px) in which ``text`` fits ``width``."""
+    font = _font(size)
+    while size > 8 and _text_width(font, text) > width:
+        size = max(8.0, size * 0.9)
+        font = _font(size)
+    return font
 
 
 def _text_width(font: Font, text: str) -> float:

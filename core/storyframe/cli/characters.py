@@ -81,6 +81,7 @@ def sheet_rows(board: Storyboard, project: Project, style: Style) -> list[dict[s
                 "seed": sheet.seed,
                 "cost": sheet.cost,
                 "uploads": dict(sheet.uploads),
+                "fallback": sheet.fallback.model_dump() if sheet.fallback else None,
                 "error": sheet.error,
             }
         )
@@ -167,7 +168,9 @@ def characters(
                 [
                     {
                         "character": r["name"],
-                        "status": r["status"] + (", out of date" if r["out_of_date"] else ""),
+                        "status": r["status"]
+                        + (", fallback" if r["fallback"] else "")
+                        + (", out of date" if r["out_of_date"] else ""),
                         "provider": r["provider"] or "-",
                         "seed": "-" if r["seed"] is None else r["seed"],
                         "image": Path(r["image"]).name if r["image"] else "-",

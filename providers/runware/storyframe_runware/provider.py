@@ -223,7 +223,12 @@ class RunwareImageProvider(ImageProvider):
             if isinstance(outcome, Failed):
                 if references.is_unknown_image(outcome.error):
                     return await self._uploads.upload_again(
-                        request, task, outcome.error, self.settings, self.upload_reference
+                        request,
+                        task,
+                        outcome.error,
+                        self.settings,
+                        self.upload_reference,
+                        self.uploaded,
                     )
                 return outcome.error
             assert isinstance(outcome, Done)

@@ -200,9 +200,11 @@ class Uploads:
         error: ProviderError,
         config: RunwareConfig,
         upload: Callable[[ReferenceImage], Awaitable[str | None]],
+        report: Callable[[ReferenceImage, str | None], Awaitable[None]],
     ) -> ProviderError:
         """Runware could not resolve a reference: upload the sheets it was sent by an upload id
-        again (once per id) and ask for the scene again; else the error stands."""
+        again (once per id), ``report`` each new id (``None``: gone) so the manifest keeps it,
+        and ask for the scene again; else the error stands."""
         values = set(task_images(task))
         stale = [
             ref
@@ -221,6 +223,7 @@ class Uploads:
                 except ProviderError as failure:
                     log.warning("runware: uploading %s's sheet again failed: %s", ref.name, failure)
                     self.replaced[old] = None
+                await report(ref, self.replaced[old])  # saved for later runs
         names = ", ".join(ref.name for ref in stale)
         log.warning(
             "runware: Runware no longer holds the uploaded sheet(s) of %s (%s); uploaded them "
