@@ -16,6 +16,7 @@ to the image host too.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import os
@@ -26,10 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from storyframe.errors import BadResponse, ProviderError, Transient
+from storyframe.errors import BadResponse, InvalidRequest, ProviderError, Transient
 
 if TYPE_CHECKING:
     from storyframe.http import HttpClient
+    from storyframe.models import ReferenceImage
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 _TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
@@ -62,6 +64,42 @@ def sniff_image_type(data: bytes) -> str | None:
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+_FORMAT_NAMES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
+
+
+def reference_data_uri(
+    reference: ReferenceImage, *, provider: str | None, formats: Collection[str] = IMAGE_TYPES
+) -> str:
+    """A reference sheet's file as a ``data:<type>;base64,...`` URI (blocking: use a thread).
+
+    For providers that send sheets inline. Raises :class:`InvalidRequest` when the file cannot
+    be read or its bytes are not one of ``formats`` (PNG, JPEG, WEBP by default; add
+    ``"image/gif"`` for a service that takes GIF).
+    """
+    path = Path(reference.path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidRequest(
+            f"cannot read the reference sheet of {reference.name} ({path}): "
+            f"{error.strerror or error}",
+            provider=provider,
+            hint="Draw the character sheets again.",
+        ) from None
+    media = sniff_image_type(data) or ("image/gif" if data[:6] in (b"GIF87a", b"GIF89a") else None)
+    if media not in formats:
+        order = list(_FORMAT_NAMES)
+        ranked = sorted(formats, key=lambda k: order.index(k) if k in order else len(order))
+        names = [_FORMAT_NAMES.get(kind, kind) for kind in ranked]
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise InvalidRequest(
+            f"the reference sheet of {reference.name} ({path}) is not a {listed} image",
+            provider=provider,
+            hint="Draw the character sheets again.",
+        )
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def check_image_url(
@@ -304,5 +342,6 @@ __all__ = [
     "DownloadedImage",
     "check_image_url",
     "download_image",
+    "reference_data_uri",
     "sniff_image_type",
 ]

@@ -7,12 +7,12 @@ import base64
 import binascii
 import math
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from storyframe.errors import BadResponse, InvalidRequest
+from storyframe.download import reference_data_uri
+from storyframe.errors import BadResponse
 from storyframe.models import GeneratedImage, ImageRequest, ReferenceImage, Usage
 from storyframe.providers import Capabilities, CheckResult, ImageProvider, ProviderConfig
 from storyframe.secrets import register_secret
@@ -23,13 +23,8 @@ from storyframe_openrouter.config import DEFAULT_MAX_REFERENCES, OpenRouterImage
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 """The ``image_config.aspect_ratio`` values every image model on OpenRouter accepts."""
 
-IMAGE_TYPES: dict[bytes, str] = {
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"GIF87a": "image/gif",
-    b"GIF89a": "image/gif",
-}
-"""Magic bytes of the image types OpenRouter takes as input (WEBP is checked apart)."""
+INPUT_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+"""The image types OpenRouter takes as input."""
 
 _DATA_URL = re.compile(
     r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S
@@ -161,27 +156,7 @@ def image_urls(completion: Completion) -> list[str]:
 
 def reference_data_url(reference: ReferenceImage, provider: str) -> str:
     """A reference sheet as a base64 data URL (blocking: run it in a thread)."""
-    path = Path(reference.path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidRequest(
-            f"cannot read the reference sheet of {reference.name} ({path}): "
-            f"{error.strerror or error}",
-            provider=provider,
-            hint="Draw the character sheets again.",
-        ) from None
-    media = next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
-    if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        media = "image/webp"
-    if media is None:
-        raise InvalidRequest(
-            f"the reference sheet of {reference.name} ({path}) is not a PNG, JPEG, WEBP or GIF "
-            "image",
-            provider=provider,
-            hint="Draw the character sheets again.",
-        )
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+    return reference_data_uri(reference, provider=provider, formats=INPUT_TYPES)
 
 
 def decode_data_url(url: str) -> tuple[bytes, str]:

@@ -9,13 +9,12 @@ when an IP-Adapter model is configured.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from storyframe.errors import BadResponse, InvalidRequest, ProviderError, Transient
+from storyframe.download import reference_data_uri
+from storyframe.errors import BadResponse, ProviderError, Transient
 from storyframe.models import ImageRequest, ReferenceImage
 from storyframe_runware.config import EDIT_MODELS, RunwareConfig
 from storyframe_runware.errors import PROVIDER, error_from_item, error_items
@@ -32,11 +31,6 @@ IP_ADAPTERS_DEFAULT = 1
 
 UNKNOWN_IMAGE_CODES = frozenset({"invalidReferenceImages", "invalidSeedImage", "invalidGuideImage"})
 """Codes Runware gives an image input it cannot resolve, such as an imageUUID it does not hold."""
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
 
 
 def mechanism(config: RunwareConfig) -> Mechanism:
@@ -62,40 +56,13 @@ def max_references(config: RunwareConfig) -> int:
     return EDIT_MODELS.get(config.model, 0)
 
 
-def media_type_of(data: bytes) -> str | None:
-    """``image/png``, ``image/jpeg`` or ``image/webp`` from the magic bytes, else ``None``."""
-    for magic, media in _MAGIC:
-        if data.startswith(magic):
-            return media
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def data_uri(reference: ReferenceImage) -> str:
     """The sheet as a ``data:<type>;base64,...`` URI (blocking: run it in a thread).
 
     Raises :class:`InvalidRequest` when the file is missing or is not PNG, JPEG or WEBP, the
     formats Runware takes.
     """
-    path = Path(reference.path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidRequest(
-            f"cannot read the reference sheet of {reference.name} ({path}): "
-            f"{error.strerror or error}",
-            provider=PROVIDER,
-            hint="Draw the character sheets again.",
-        ) from None
-    media = media_type_of(data)
-    if media is None:
-        raise InvalidRequest(
-            f"the reference sheet of {reference.name} ({path}) is not a PNG, JPEG or WEBP image",
-            provider=PROVIDER,
-            hint="Draw the character sheets again.",
-        )
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+    return reference_data_uri(reference, provider=PROVIDER)
 
 
 def upload_task(task_uuid: str, image: str) -> dict[str, Any]:
