@@ -97,6 +97,7 @@ def _near(doc: Document, forms: Sequence[str], key: str) -> bool:
     sentences of a mention of the character named ``forms`` (one pass over the story)."""
     names = [WORD_RE.findall(f.lower()) for f in forms]
     noun = key.split()
+    heads = {noun[-1], f"{noun[-1]}'s", f"{noun[-1]}’s"}
     last_name = -NEAR - 1
     pending: list[int] = []  # noun mentions not yet near a name
     near = total = 0
@@ -106,13 +107,12 @@ def _near(doc: Document, forms: Sequence[str], key: str) -> bool:
             last_name = index
             near += sum(1 for i in pending if index - i <= NEAR)
             pending = []
-        if noun[-1] in present or f"{noun[-1]}'s" in present or f"{noun[-1]}’s" in present:
-            if _has(words, noun):
-                total += 1
-                if index - last_name <= NEAR:
-                    near += 1
-                else:
-                    pending.append(index)
+        if not heads.isdisjoint(present) and _has(words, noun):
+            total += 1
+            if index - last_name <= NEAR:
+                near += 1
+            else:
+                pending.append(index)
         if pending and index - pending[0] > NEAR:
             pending = [i for i in pending if index - i <= NEAR]
     return total > 0 and 3 * near >= 2 * total
