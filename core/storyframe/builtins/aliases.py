@@ -2,10 +2,10 @@
 "the fox" one of Mara's names.
 
 Only an explicit link in a sentence naming the character counts: an appositive ("Tobin, a boy of
-ten"), "<Name> was a/an <noun>", "<Name> the <noun>" or "a <noun> called <Name>". A character
-noun joins a named character when exactly one named character is linked to it, or carries it in
-its name ("King Arthur" and "the king": no link, so no merge, and any name holding the noun makes
-the noun ambiguous).
+ten"), "<Name> was a/an <noun>", "<Name> the <noun>" or "a <noun> called <Name>". The noun joins
+the name only if no other name is linked to it or holds it ("King Arthur" makes "the king"
+ambiguous, and is no link by itself), the story does not use it before the name, and uses it
+mostly near the name (in a novel "the young man" is many people).
 """
 
 # Quotes in these patterns are deliberate.
@@ -28,7 +28,6 @@ _AFTER = re.compile(
     re.IGNORECASE,
 )
 _CALLED = re.compile(rf"\b(?:a|an)\s+{_PHRASE}\s+(?:called|named)\s+[\"'“‘]?$", re.IGNORECASE)
-_BARE_ADJECTIVES = frozenset({"little"})
 NEAR = 3
 """How many sentences from a mention of the named character a mention of its alias may be."""
 # Where a name can start its own clause: after these, "Hans the goose" is a name, not "gave
@@ -43,7 +42,7 @@ def _linked(modifiers: str, noun: str) -> tuple[str, ...]:
     """The noun keys a linked phrase gives ("small red" + "fox" -> "fox", "red fox"); none if a
     modifier is a function word or another character noun ("friend of the fox")."""
     words = [w.strip(",").lower().replace("’", "'") for w in modifiers.split()]
-    if any(w in STOPWORDS and w not in _BARE_ADJECTIVES for w in words):
+    if any(w in STOPWORDS for w in words):
         return ()
     if any(w in CHARACTER_NOUNS or w.endswith("'s") for w in words[:-1]):
         return ()

@@ -1,7 +1,8 @@
 """Story analysis for the heuristic provider: one linear pass over a prepared story.
 
 Characters are recurring proper names and recurring character nouns ("the fox"), each with a look
-taken from the sentences that introduce it; places are place nouns and names after locative
+taken from the sentences that introduce it (a noun the story ties to one name, "Mara was a small
+red fox", is that name's alias: :mod:`.aliases`); places are place nouns and names after locative
 prepositions. Themes, mood and complexity come from the same word counts; the title is the
 story's own (from its metadata or heading), title-cased if it is all capitals.
 """
