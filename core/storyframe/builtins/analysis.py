@@ -1,7 +1,8 @@
 """Story analysis for the heuristic provider: one linear pass over a prepared story.
 
 Characters are recurring proper names and recurring character nouns ("the fox"), each with a look
-taken from the sentences that introduce it; places are place nouns and names after locative
+taken from the sentences that introduce it (a noun the story ties to one name, "Mara was a small
+red fox", is that name's alias: :mod:`.aliases`); places are place nouns and names after locative
 prepositions. Themes, mood and complexity come from the same word counts; the title is the
 story's own (from its metadata or heading), title-cased if it is all capitals.
 """
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from storyframe.builtins.aliases import merge_aliases, noun_links
 from storyframe.builtins.lexicon import (
     BLAND_WORDS,
     CHARACTER_NOUNS,
@@ -229,7 +231,7 @@ def _noun_characters(scan: _Scan, threshold: int) -> list[tuple[int, int, Charac
 def _characters(scan: _Scan, doc: Document, limit: int) -> tuple[list[Character], list[str]]:
     """The key characters, and the proper names that are places."""
     threshold = max(MIN_MENTIONS, scan.words // 20000)
-    ranked: list[tuple[int, int, Character]] = []
+    named: list[tuple[int, Character, set[str]]] = []
     places: list[str] = []
     merged = merge_names(scan.names, threshold)
     single = {name.lower() for name, _, _ in merged if " " not in name}
@@ -245,8 +247,9 @@ def _characters(scan: _Scan, doc: Document, limit: int) -> tuple[list[Character]
             continue
         look = name_look(name, doc, stats.units)
         character = Character(name=name, look=look, mentions=stats.total, aliases=aliases)
-        ranked.append((stats.total, stats.first, character))
-    ranked += _noun_characters(scan, threshold)
+        named.append((stats.first, character, noun_links([name, *aliases], doc, stats.units)))
+    nouns = merge_aliases(doc, named, _noun_characters(scan, threshold))
+    ranked = [(c.mentions, first, c) for first, c, _ in named] + nouns
     ranked.sort(key=lambda item: (-item[0], item[1], item[2].name))
     return [character for _, _, character in ranked[:limit]], places
 

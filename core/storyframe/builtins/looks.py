@@ -106,9 +106,9 @@ class _Found:
         return ", ".join(kept[:limit])
 
 
-def _head(character: Character) -> str:
+def _head(name: str) -> str:
     """The character noun a "the ..." name ends in ("the king's son" -> "son"), else ""."""
-    name = character.name.lower()
+    name = name.lower()
     return name.rsplit(" ", 1)[-1] if name.startswith("the ") else ""
 
 
@@ -151,13 +151,19 @@ def describe(
     """The look fields the story gives ``character`` in the sentences ``units`` (where it is
     mentioned; ``solo``: those that name no other character), each '' when it says nothing."""
     found = _Found()
-    noun = _head(character)
-    species = _PLURAL_SPECIES.get(noun, noun if noun in SPECIES else "")
-    if noun in CHILD_NOUNS and noun not in ("daughter", "son"):
-        found.add("age", "young" if noun in ("kid", "kids") else noun, 1)
-    gender = "f" if noun in FEMALE_NOUNS else "m" if noun in MALE_NOUNS else ""
+    noun = _head(character.name)
+    # a named character's descriptive aliases ("the fox") tell what a character noun would
+    nouns = [noun] if noun else [_head(a) for a in character.aliases]
+    species = next(
+        (_PLURAL_SPECIES.get(n, n) for n in nouns if _PLURAL_SPECIES.get(n, n) in SPECIES), ""
+    )
+    for alias_noun in nouns:
+        if alias_noun in CHILD_NOUNS and alias_noun not in ("daughter", "son"):
+            found.add("age", "young" if alias_noun in ("kid", "kids") else alias_noun, 1)
+    genders = {"f" if n in FEMALE_NOUNS else "m" if n in MALE_NOUNS else "" for n in nouns} - {""}
+    gender = genders.pop() if len(genders) == 1 else ""
     if not noun:
-        gender = name_gender(character.name, doc, units)
+        gender = name_gender(character.name, doc, units) or gender
         for part in re.split(r"[\s]+", character.name):
             match = _NAME_PART.match(part)
             if match:
@@ -165,7 +171,10 @@ def describe(
                 found.add(key, f"{match.group(1)} {match.group(2)}", 3)
     words = character.name.split()
     _adjectives(found, words[:-1] if noun else words, noun)
-    forms = sorted({character.name, *character.aliases}, key=len, reverse=True)
+    named = {character.name, *character.aliases}
+    forms = sorted(
+        named | {re.sub(r"^(?:the|a|an)\s+", "", f) for f in named}, key=len, reverse=True
+    )
     pattern = re.compile(
         rf"(?<![\w-])(?:{'|'.join(re.escape(f) for f in forms)})(?![\w-])", re.IGNORECASE
     )

@@ -17,6 +17,8 @@ from storyframe.models import StoryAnalysis
 
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 LOCATIVES = PLACE_PREPOSITIONS | {"on", "by", "entered"}
+ABSENT = re.compile(r"\s+(?:was|were|is|are)\s+(?:gone|away|absent)\b", re.IGNORECASE)
+"""After a mention: "while the boy was gone" names someone who is not in the scene."""
 
 
 def _term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
@@ -101,4 +103,4 @@ def tally_settings(
     return places
 
 
-__all__ = ["LOCATIVES", "Matchers", "Tally", "tally_settings"]
+__all__ = ["ABSENT", "LOCATIVES", "Matchers", "Tally", "tally_settings"]

@@ -43,6 +43,10 @@ _CALLED_BEFORE = re.compile(
 _NOUN_BEFORE = re.compile(
     rf".*\bthe\s+((?:[\w'-]+\s+){{0,2}}?(?:{_NOUN_ALTERNATION})),?\s+$", re.IGNORECASE
 )
+_EPITHET_AFTER = re.compile(
+    rf",?\s+(?:the|a|an)\s+(?:[\w-]+\s+){{0,2}}?(?:{_NOUN_ALTERNATION})(?![\w'’-])",
+    re.IGNORECASE,
+)
 _APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an)\s+([^,.;:!?\"“”]{3,80})")
 _IS_A_AFTER = re.compile(r"\s+(?:was|is)\s+(?:a|an)\s+([^,.;:!?\"“”]{3,80})")
 _PRONOUN_LOOK = re.compile(
@@ -134,7 +138,9 @@ def _count_name(
         stats.place_votes += 1  # "the village of Hollow Ford"
     if (before and before[-1] in SPEECH_VERBS) or (after and after.group() in SPEECH_VERBS):
         stats.person_votes += 1
-    elif (before and before[-1] in _ARTICLES) or (after and after.group() in _OBJECTS):
+    elif (before and before[-1] in _ARTICLES) or (
+        after and after.group() in _OBJECTS and not _EPITHET_AFTER.match(text, end)
+    ):  # "Open the door" is a verb, "Reynard the fox" and "Tobin, a boy of ten" are names
         stats.thing_votes += 1
 
 

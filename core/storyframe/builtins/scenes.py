@@ -30,7 +30,7 @@ from storyframe.builtins.lexicon import (
     VISUAL_ADJECTIVES,
     word_set,
 )
-from storyframe.builtins.mentions import Matchers, Tally, tally_settings
+from storyframe.builtins.mentions import ABSENT, Matchers, Tally, tally_settings
 from storyframe.builtins.phrasing import (
     SUBJECT_PRONOUNS,
     camera_angle,
@@ -80,7 +80,7 @@ def _sentence(
     if matchers.character_re is not None:
         for match in matchers.character_re.finditer(text):
             who = matchers.character_terms.get(" ".join(match.group().lower().split()))
-            if who is not None:
+            if who is not None and not ABSENT.match(text, match.end()):
                 tally.who[who] += 1
                 mentions.append((match.start(), who))
                 people += 1
