@@ -1,13 +1,14 @@
 """Fetch a generated image over HTTP(S), safely, for any image provider.
 
 :func:`download_image` accepts only ``http``/``https`` URLs on an allow-list of hosts (redirects
-are followed by hand and checked the same way), streams the body to a temporary file while
-counting it against a size cap, insists on an ``image/*`` content type that agrees with the
-file's magic bytes (JPEG, PNG or WEBP), decodes the whole image with Pillow so that a truncated
-or corrupt body is an error, and only then renames the file into place. The image is paid for,
-so whatever may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx,
-a 404 or other 4xx, an HTML page instead of an image, a body cut short or not an image.
-Nothing is left behind when it fails.
+are followed by hand and checked the same way), reads the body while counting it against a size
+cap (up to :data:`SPILL_BYTES` in memory, a larger body streamed to a temporary file), insists on
+an ``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes
+the whole image with Pillow so that a truncated or corrupt body is an error, and only then renames
+the file into place (a body held in memory is checked and written in one trip to a worker
+thread). The image is paid for, so whatever may pass is retried with the client's retry policy:
+timeouts, resets, 408/429/5xx, a 404 or other 4xx, an HTML page instead of an image, a body cut
+short or not an image. Nothing is left behind when it fails.
 
 The client passed in must not carry credentials meant for another host: its session headers go
 to the image host too.
@@ -132,17 +133,28 @@ class _Sink:
         self.file: BinaryIO | None = None
         self.path: Path | None = None
 
+    def expect(self, declared: int | None) -> None:
+        """A body declared larger than :data:`SPILL_BYTES` goes to a file from its first byte."""
+        if declared is not None and declared > SPILL_BYTES:
+            self._spill()
+
     def write(self, chunk: bytes) -> None:
         if self.file is None:
             if len(self.memory) + len(chunk) <= SPILL_BYTES:
                 self.memory += chunk
                 return
-            fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=self.folder)
-            self.path = Path(name)
-            self.file = os.fdopen(fd, "wb")
-            self.file.write(self.memory)
-            self.memory = bytearray()
+            self._spill()
+        assert self.file is not None
         self.file.write(chunk)
+
+    def _spill(self) -> None:
+        if self.file is not None:
+            return
+        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=self.folder)
+        self.path = Path(name)
+        self.file = os.fdopen(fd, "wb")
+        self.file.write(self.memory)
+        self.memory = bytearray()
 
     def close(self) -> None:
         if self.file is not None:
@@ -239,6 +251,7 @@ async def _stream(
                 declared = raw.content_length
                 if declared is not None and declared > max_bytes:
                     raise _too_large(max_bytes, provider)
+                sink.expect(declared)
                 hasher = hashlib.sha256()
                 size = 0
                 async for chunk in raw.content.iter_chunked(CHUNK_SIZE):
