@@ -1,13 +1,14 @@
 """Fetch a generated image over HTTP(S), safely, for any image provider.
 
 :func:`download_image` accepts only ``http``/``https`` URLs on an allow-list of hosts (redirects
-are followed by hand and checked the same way), streams the body to a temporary file while
-counting it against a size cap, insists on an ``image/*`` content type that agrees with the
-file's magic bytes (JPEG, PNG or WEBP), decodes the whole image with Pillow so that a truncated
-or corrupt body is an error, and only then renames the file into place. The image is paid for,
-so whatever may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx,
-a 404 or other 4xx, an HTML page instead of an image, a body cut short or not an image.
-Nothing is left behind when it fails.
+are followed by hand and checked the same way), reads the body while counting it against a size
+cap (up to :data:`SPILL_BYTES` in memory, a larger body streamed to a temporary file), insists on
+an ``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes
+the whole image with Pillow so that a truncated or corrupt body is an error, and only then renames
+the file into place (a body held in memory is checked and written in one trip to a worker
+thread). The image is paid for, so whatever may pass is retried with the client's retry policy:
+timeouts, resets, 408/429/5xx, a 404 or other 4xx, an HTML page instead of an image, a body cut
+short or not an image. Nothing is left behind when it fails.
 
 The client passed in must not carry credentials meant for another host: its session headers go
 to the image host too.
@@ -19,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Collection, Mapping
@@ -155,6 +157,55 @@ async def download_image(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+SPILL_BYTES = 1 << 20
+"""A body up to this size is held in memory until verified, then written in one go; a larger
+one is streamed to a temporary file as it arrives (memory stays flat for large images)."""
+
+
+class _Sink:
+    """Where a body goes as it arrives: memory up to :data:`SPILL_BYTES`, then a file."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.memory = bytearray()
+        self.file: BinaryIO | None = None
+        self.path: Path | None = None
+
+    def expect(self, declared: int | None) -> None:
+        """A body declared larger than :data:`SPILL_BYTES` goes to a file from its first byte."""
+        if declared is not None and declared > SPILL_BYTES:
+            self._spill()
+
+    def write(self, chunk: bytes) -> None:
+        if self.file is None:
+            if len(self.memory) + len(chunk) <= SPILL_BYTES:
+                self.memory += chunk
+                return
+            self._spill()
+        assert self.file is not None
+        self.file.write(chunk)
+
+    def _spill(self) -> None:
+        if self.file is not None:
+            return
+        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=self.folder)
+        self.path = Path(name)
+        self.file = os.fdopen(fd, "wb")
+        self.file.write(self.memory)
+        self.memory = bytearray()
+
+    def close(self) -> None:
+        if self.file is not None:
+            # No fsync: the project flushes a stage's images to disk together at its end.
+            self.file.close()
+
+    def discard(self) -> None:
+        self.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
 async def _attempt(
     client: HttpClient,
     url: str,
@@ -162,18 +213,20 @@ async def _attempt(
     allowed_hosts: Collection[str] | None,
     max_bytes: int,
 ) -> DownloadedImage:
-    fd, name = tempfile.mkstemp(
-        prefix=".download-", suffix=".part.tmp", dir=dest.parent if dest is not None else None
-    )
-    temp = Path(name)
+    sink = _Sink(dest.parent if dest is not None else None)
     try:
-        with os.fdopen(fd, "wb") as sink:
-            async with client.slot():
-                media_type, size, digest = await _stream(
-                    client, url, sink, allowed_hosts, max_bytes
-                )
-            # No fsync here: the project flushes a stage's images to disk together at its end.
-            sink.flush()
+        async with client.slot():
+            media_type, size, digest = await _stream(client, url, sink, allowed_hosts, max_bytes)
+        sink.close()
+        if sink.path is None:  # held in memory: checked and written in one trip to a thread
+            data = bytes(sink.memory)
+            width, height = await asyncio.to_thread(
+                _verify_and_write, data, media_type, client.provider, dest
+            )
+            if dest is not None:
+                return DownloadedImage(media_type, width, height, size, digest, path=dest)
+            return DownloadedImage(media_type, width, height, size, digest, data=data)
+        temp = sink.path
         width, height = await asyncio.to_thread(_verify, temp, media_type, client.provider)
         if dest is not None:
             os.replace(temp, dest)
@@ -181,14 +234,31 @@ async def _attempt(
         data = await asyncio.to_thread(temp.read_bytes)
         return DownloadedImage(media_type, width, height, size, digest, data=data)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        sink.discard()
+
+
+def _verify_and_write(
+    data: bytes, declared: str, provider: str | None, dest: Path | None
+) -> tuple[int, int]:
+    """:func:`_verify` the bytes, then (``dest``) write them there atomically."""
+    size = _verify(data, declared, provider)
+    if dest is not None:
+        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)  # no fsync: the project flushes a stage's images at its end
+            os.replace(name, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+    return size
 
 
 async def _stream(
     client: HttpClient,
     url: str,
-    sink: BinaryIO,
+    sink: _Sink,
     allowed_hosts: Collection[str] | None,
     max_bytes: int,
 ) -> tuple[str, int, str]:
@@ -219,6 +289,7 @@ async def _stream(
                 declared = raw.content_length
                 if declared is not None and declared > max_bytes:
                     raise _too_large(max_bytes, provider)
+                sink.expect(declared)
                 hasher = hashlib.sha256()
                 size = 0
                 async for chunk in raw.content.iter_chunked(CHUNK_SIZE):
@@ -281,12 +352,16 @@ def _declared_type(content_type: str, provider: str | None) -> str:
     return media_type
 
 
-def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
-    """Check magic bytes against ``declared`` and decode the whole image; return its size."""
+def _verify(source: Path | bytes, declared: str, provider: str | None) -> tuple[int, int]:
+    """Check magic bytes against ``declared`` and decode the whole image (a file, or bytes);
+    return its size."""
     from PIL import Image
 
-    with path.open("rb") as handle:
-        head = handle.read(16)
+    if isinstance(source, bytes):
+        head = source[:16]
+    else:
+        with source.open("rb") as handle:
+            head = handle.read(16)
     sniffed = sniff_image_type(head)
     if sniffed is None:
         raise Transient(
@@ -297,7 +372,7 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
             f"Content-Type says {declared} but the body is {sniffed}", provider=provider
         )
     try:
-        with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
+        with Image.open(_readable(source), formats=list(_PILLOW_FORMATS)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise BadResponse(
                     f"image is {image.width}x{image.height}: too many pixels", provider=provider
@@ -305,7 +380,7 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
             image.verify()
         # verify() leaves the image unusable; decode it in full from a fresh handle, which
         # fails on a truncated file (LOAD_TRUNCATED_IMAGES is False unless someone set it).
-        with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
+        with Image.open(_readable(source), formats=list(_PILLOW_FORMATS)) as image:
             width, height = image.size
             if image.format == "JPEG":
                 # Every block of the bitstream is still decoded (a cut file still fails), at
@@ -324,6 +399,10 @@ def _verify(path: Path, declared: str, provider: str | None) -> tuple[int, int]:
     if found != declared:
         raise BadResponse(f"Pillow reads {found}, expected {declared}", provider=provider)
     return width, height
+
+
+def _readable(source: Path | bytes) -> Path | io.BytesIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else source
 
 
 def _too_large(limit: int, provider: str | None) -> BadResponse:

@@ -90,6 +90,8 @@ class SceneDrawer:
         """Seeds to draw scenes with instead of their usual one (takes, candidates, resumes)."""
         self.candidates: set[int] = set()
         """Scenes drawn as extra candidates: the new image is kept, the chosen one stays."""
+        self.prompts: dict[int, str] = {}
+        """Scene prompts the caller composed already (each is composed once per command)."""
         self._slots: dict[int, int] = {}
         self._resent: References | None = None
         """Sheets for recovering work sent with references in a run that has them off."""
@@ -116,8 +118,8 @@ class SceneDrawer:
     def _journal(self, *records: Any, durable: bool = False) -> None:
         self.project.record(self.board, *records, durable=durable)
 
-    def on_submit(self, provider: ImageProvider, requests: Sequence[ImageRequest]) -> None:
-        """Journal each request's handle before a paid provider sees it."""
+    async def on_submit(self, provider: ImageProvider, requests: Sequence[ImageRequest]) -> None:
+        """Journal each request's handle, on disk, before a paid provider sees it."""
         if not provider.needs_key:
             return  # a provider that needs no key is not paid work
         if self.budget is not None:  # cost hook: only admitted scenes reach a paid provider
@@ -134,7 +136,9 @@ class SceneDrawer:
                 references=sent_names(provider, request),
             )
             records.append(record)
-        self._journal(*records, durable=True)
+        if records:
+            self._journal(*records)
+            await self.project.flush_journal()
 
     def on_paid(
         self, provider: ImageProvider, request: ImageRequest, image: GeneratedImage
@@ -179,6 +183,7 @@ class SceneDrawer:
                 base_seed=self.board.settings.seed,
                 width=self.board.settings.width,
                 height=self.board.settings.height,
+                prompt=self.prompts.get(record.scene.number),
             )
             number = record.scene.number
             takes.ensure_variants(record)  # before the fields of the chosen image change
@@ -432,12 +437,13 @@ class SceneDrawer:
         record = target if isinstance(target, SceneRecord) else None  # sheets have no variants
         slot = 1
         if record is not None:
-            slot = await asyncio.to_thread(
-                takes.variant_slot,
-                record,
-                self.project,
-                replace_broken=number not in self.candidates,
-            )
+            replace_broken = number not in self.candidates
+            if replace_broken and record.image is not None:  # reads the chosen image: a thread
+                slot = await asyncio.to_thread(
+                    takes.variant_slot, record, self.project, replace_broken=True
+                )
+            else:  # no file to read
+                slot = takes.variant_slot(record, self.project, replace_broken=replace_broken)
             self._slots[number] = slot
         if image.data is None and image.path is None:
             if provider is None:
@@ -446,27 +452,32 @@ class SceneDrawer:
                 provider, f"downloading {self._label(number)}", lambda: provider.fetch(image)
             )
         if image.path is not None and image.sha256 and image.width and image.height:
-            stored = await asyncio.to_thread(
-                self.project.adopt_image,
-                self._image_key(number),
-                image.path,
-                media_type=image.media_type,
-                width=image.width,
-                height=image.height,
-                sha256=image.sha256,
-                size=image.file_size or image.path.stat().st_size,
-                variant=slot,
-            )
-            if record is None:
-                return stored
-            return await asyncio.to_thread(self._same_as_before, record, stored)
+            path, size = image.path, image.file_size
+            sha256, width, height = image.sha256, image.width, image.height
+
+            def adopt() -> ImageFile:
+                stored = self.project.adopt_image(
+                    self._image_key(number),
+                    path,
+                    media_type=image.media_type,
+                    width=width,
+                    height=height,
+                    sha256=sha256,
+                    size=size or path.stat().st_size,
+                    variant=slot,
+                )
+                return stored if record is None else self._same_as_before(record, stored)
+
+            return await asyncio.to_thread(adopt)  # one trip to a thread: rename and compare
         data = image.data
         if data is None:
             raise BadResponse("the provider returned no image data", provider=image.provider)
-        stored = await asyncio.to_thread(self._store_bytes, number, data, slot)
-        if record is None:
-            return stored
-        return await asyncio.to_thread(self._same_as_before, record, stored)
+
+        def store() -> ImageFile:
+            stored = self._store_bytes(number, data, slot)
+            return stored if record is None else self._same_as_before(record, stored)
+
+        return await asyncio.to_thread(store)
 
     def _same_as_before(self, record: SceneRecord, stored: ImageFile) -> ImageFile:
         """A new variant byte for byte equal to an earlier one is that one: its file goes."""

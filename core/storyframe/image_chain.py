@@ -49,7 +49,7 @@ class ImageOutcome:
 
 
 OnOutcome = Callable[[ImageOutcome], Awaitable[None]]
-OnSubmit = Callable[[ImageProvider, Sequence[ImageRequest]], None]
+OnSubmit = Callable[[ImageProvider, Sequence[ImageRequest]], Awaitable[None] | None]
 OnPaid = Callable[[ImageProvider, ImageRequest, GeneratedImage], None]
 
 
@@ -301,7 +301,9 @@ class ImageChain(Chain[ImageProvider]):
         while todo:
             todo = [r.model_copy(update={"handle": new_handle()}) for r in todo]
             if self._on_submit is not None:
-                self._on_submit(provider, todo)
+                submitted = self._on_submit(provider, todo)
+                if submitted is not None:
+                    await submitted  # the handles are on disk before the provider sees them
             try:
                 results = await self.call(
                     provider, "drawing", functools.partial(provider.generate_many, todo)

@@ -394,6 +394,7 @@ class Pipeline:
         if todo or extras:
             drawer = SceneDrawer(project, board, style, self.reporter)
             drawer.budget = budget
+            drawer.prompts = prompts
             if references:
                 from storyframe.characters import References
 

@@ -15,6 +15,7 @@ to disk (fsync) before the request is sent; everything else of a stage reaches t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -92,6 +93,9 @@ class Project:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._journal_fd: int | None = None
+        self._appended = 0  # journal writes so far
+        self._flushed = 0  # journal writes known to be on disk
+        self._flushing: asyncio.Future[None] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -239,6 +243,37 @@ class Project:
         """
         self._append(board, "record", records, durable)
 
+    async def flush_journal(self) -> None:
+        """Return once every journal write made so far is on disk: :meth:`record` with
+        ``durable``, the fsync done in a worker thread so the event loop goes on meanwhile;
+        callers waiting at once share one fsync."""
+        wanted = self._appended
+        while self._flushed < wanted:
+            if self._flushing is None:
+                self._flushing = asyncio.ensure_future(self._fsync_journal())
+            # Shielded: one waiter cancelled (an interrupt) leaves the others their fsync.
+            await asyncio.shield(self._flushing)
+
+    async def _fsync_journal(self) -> None:
+        covered = self._appended
+        try:
+            if self._journal_fd is None:
+                return
+            fd = os.dup(self._journal_fd)  # the journal may be closed while the thread runs
+
+            def fsync() -> None:
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+
+            await asyncio.to_thread(fsync)
+        except OSError as error:
+            raise _write_error(self.journal_path, error) from None
+        finally:
+            self._flushing = None
+        self._flushed = max(self._flushed, covered)
+
     def record_sheets(
         self, board: Storyboard, *sheets: CharacterSheet, durable: bool = False
     ) -> None:
@@ -254,23 +289,19 @@ class Project:
     ) -> None:
         if not items:
             return
-        board_id = _board_id(board)
-        lines = b"".join(
-            json.dumps(
-                {"board": board_id, kind: item.model_dump(mode="json")},
-                separators=(",", ":"),
-            ).encode()
-            + b"\n"
-            for item in items
-        )
+        # The line is {"board": ID, KIND: ITEM}; the item is encoded by pydantic, in one go.
+        head = f'{{"board":{json.dumps(_board_id(board))},"{kind}":'.encode()
+        lines = b"".join(head + item.model_dump_json().encode() + b"}\n" for item in items)
         try:
             if self._journal_fd is None:
                 self._journal_fd = os.open(
                     self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
                 )
             os.write(self._journal_fd, lines)
+            self._appended += 1
             if durable:
                 os.fsync(self._journal_fd)
+                self._flushed = self._appended
         except OSError as error:
             raise _write_error(self.journal_path, error) from None
 

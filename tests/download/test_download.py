@@ -149,6 +149,38 @@ async def test_downloads_to_dest_atomically(
     assert leftovers(dest.parent) == ["scene-01.png"]
 
 
+def noise_png(min_bytes: int) -> bytes:
+    """A PNG of random pixels larger than ``min_bytes`` (noise does not compress)."""
+    import os as _os
+
+    from PIL import Image
+
+    side = int((min_bytes / 3) ** 0.5) + 8
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), _os.urandom(side * side * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_large_body_streams_to_a_file_and_is_verified(
+    server: Server, client: HttpClient, tmp_path: Path
+) -> None:
+    from storyframe.download import SPILL_BYTES
+
+    big = noise_png(SPILL_BYTES + 100_000)
+    assert len(big) > SPILL_BYTES
+    url = server.on("/big.png", image(big, "image/png"))
+    dest = tmp_path / "images" / "scene-02.png"
+    got = await download_image(client, url, dest, allowed_hosts=LOCAL, max_bytes=1 << 23)
+    assert got.path == dest and dest.read_bytes() == big and got.size == len(big)
+    assert leftovers(dest.parent) == ["scene-02.png"]
+    cut = server.on("/cut.png", image(big[: SPILL_BYTES + 50_000], "image/png"))
+    with pytest.raises(Transient):  # a body cut short past the spill size: no file left
+        await download_image(
+            client, cut, dest.with_name("scene-03.png"), allowed_hosts=LOCAL, max_bytes=1 << 23
+        )
+    assert leftovers(dest.parent) == ["scene-02.png"]
+
+
 async def test_retries_transient_status_then_succeeds(server: Server, client: HttpClient) -> None:
     url = server.on(
         "/c",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from storyframe.models import PaidJob, RunSettings, Scene, SceneRecord, Storyboard, StoryInfo
 from storyframe.project import JOURNAL, Project
 
@@ -94,3 +96,42 @@ def test_a_change_costs_the_same_whatever_the_scene_count(tmp_path: Path) -> Non
         project.record(b, b.record(3))
         sizes.append((folder / JOURNAL).stat().st_size)
     assert sizes[0] == sizes[1]
+
+
+async def test_durable_lines_share_one_fsync_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import os
+    import threading
+
+    project = Project(tmp_path)
+    b = board(4)
+    project.save(b)
+    loop_thread = threading.get_ident()
+    synced: list[tuple[int, bool]] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        size = os.fstat(fd).st_size
+        synced.append((size, threading.get_ident() != loop_thread))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+    async def submit(number: int) -> int:
+        record = b.record(number)
+        record.job = PaidJob(provider="runware", handle=f"h-{number}")
+        project.record(b, record)
+        await project.flush_journal()
+        return (tmp_path / JOURNAL).stat().st_size
+
+    sizes = await asyncio.gather(*(submit(n) for n in (1, 2, 3)))
+    # The three lines were written before the one fsync started, which covered all of them.
+    assert len(synced) == 1 and synced[0][1], "one fsync, in a worker thread"
+    assert synced[0][0] == max(sizes)
+    await project.flush_journal()  # nothing new: no fsync
+    assert len(synced) == 1
+    await submit(4)
+    assert len(synced) == 2
+    assert project.load().record(3).job is not None
