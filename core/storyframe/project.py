@@ -231,6 +231,7 @@ class Project:
             atomic_write(self.manifest_path, data)
         except OSError as error:
             raise _write_error(self.manifest_path, error) from None
+        self._flushed = self._appended  # the manifest, on disk, holds every journal line
         self._close_journal()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
@@ -257,7 +258,8 @@ class Project:
     async def _fsync_journal(self) -> None:
         covered = self._appended
         try:
-            if self._journal_fd is None:
+            if self._journal_fd is None:  # saved since: the durable manifest holds it all
+                self._flushed = max(self._flushed, covered)
                 return
             fd = os.dup(self._journal_fd)  # the journal may be closed while the thread runs
 

@@ -135,3 +135,18 @@ async def test_durable_lines_share_one_fsync_off_the_loop(
     await submit(4)
     assert len(synced) == 2
     assert project.load().record(3).job is not None
+
+
+async def test_a_flush_after_a_save_returns_at_once(tmp_path: Path) -> None:
+    """A save folds every journal line into the durable manifest: nothing is left to flush."""
+    import asyncio
+
+    project = Project(tmp_path)
+    b = board(2)
+    project.save(b)
+    b.record(1).job = PaidJob(provider="runware", handle="h-1")
+    project.record(b, b.record(1))
+    project.save(b)  # the journal is closed and removed
+    async with asyncio.timeout(2):
+        await project.flush_journal()
+    assert project.load().record(1).job is not None
