@@ -156,6 +156,26 @@ def sent_names(provider: ImageProvider, request: ImageRequest) -> list[str]:
     return [r.name for r in request.references[:limit]]
 
 
+def useless_sheets(provider: ImageProvider | None) -> str | None:
+    """Why sheets drawn before the scenes would be paid for and sent with no scene: the provider
+    that draws the scenes is paid and takes no reference images. ``None`` when sheets are worth
+    drawing (it takes them, or it is free: a sheet then costs nothing and shows on the page)."""
+    if provider is None or not provider.needs_key:
+        return None
+    try:
+        if int(provider.max_references()) > 0:
+            return None
+    except Exception:  # an untrusted plugin: treat it as taking none
+        pass
+    model = f" with model {provider.model_name}" if provider.model_name else ""
+    return (
+        f"{provider.name}{model} takes no reference images, so the character sheets are not "
+        "drawn (they would be paid for and change no scene); scenes carry the characters' looks "
+        "as text. Choose a model that takes references (docs/characters.md), or draw the sheets "
+        "for the page alone with `storyframe characters PROJECT`."
+    )
+
+
 class References:
     """The drawn sheets of a project, as references for its scenes (set on a SceneDrawer)."""
 
@@ -299,4 +319,5 @@ __all__ = [
     "sheet_seed",
     "sheet_size",
     "slug",
+    "useless_sheets",
 ]

@@ -388,7 +388,13 @@ class Pipeline:
             from storyframe.sheets import draw_sheets
 
             sheets = await draw_sheets(
-                self, project, board, image_providers=names, concurrency=concurrency, budget=budget
+                self,
+                project,
+                board,
+                image_providers=names,
+                concurrency=concurrency,
+                budget=budget,
+                for_scenes=True,
             )
         self.reporter.stage("images", len(todo) + sum(extras.values()))
         if todo or extras:

@@ -23,6 +23,7 @@ from storyframe.characters import (
     sheet_prompt,
     sheet_seed,
     sheet_size,
+    useless_sheets,
 )
 from storyframe.drawing import SceneDrawer
 from storyframe.errors import ProjectError, ProviderError
@@ -56,6 +57,8 @@ class SheetResult:
     held: list[str] = field(default_factory=list)
     spent: float | None = 0.0
     """What this stage spent on new sheets (``None``: part of it unknown)."""
+    skipped: str | None = None
+    """Why no sheet was drawn for the scenes (their provider takes no reference images)."""
 
 
 def sheet_request(
@@ -224,9 +227,14 @@ async def draw_sheets(
     reseed: bool = False,
     concurrency: int | None = None,
     budget: Budget | None = None,
+    for_scenes: bool = False,
 ) -> SheetResult:
     """Draw the missing sheets of the main characters (or only ``only``'s; ``reseed``: redraw
-    it with a new seed). Journaled like scenes; the manifest and the page are saved at the end."""
+    it with a new seed). Journaled like scenes; the manifest and the page are saved at the end.
+
+    ``for_scenes`` (sheets drawn before the scenes, to send with them): nothing is drawn, and a
+    note says why, when the provider that draws the scenes is paid and takes no references.
+    """
     from storyframe.cost import stage_costs
 
     started = time.perf_counter()
@@ -241,6 +249,22 @@ async def draw_sheets(
     if not todo:
         stage_costs(board)
         result.fallbacks = fallbacks_of(sheets)
+        return result
+    names = image_providers or board.settings.image_providers
+    chain = ImageChain(
+        pipeline.registry.image_slots(names),
+        notify=reporter.note,
+        on_submit=lambda provider, requests: drawer.on_submit(provider, requests),
+        on_paid=lambda provider, request, image: drawer.on_paid(provider, request, image),
+    )
+    active = chain.active()
+    useless = useless_sheets(active[0] if active else None) if for_scenes else None
+    if useless is not None:
+        await chain.aclose()
+        result.skipped = useless
+        if useless not in board.notes:
+            board.notes.append(useless)
+        reporter.note(useless)
         return result
     reporter.stage("sheets", len(todo))
     project.prepare()
@@ -263,13 +287,6 @@ async def draw_sheets(
     drawer.before = before
     drawer.budget = budget
     drawer._journal(*todo)
-    names = image_providers or board.settings.image_providers
-    chain = ImageChain(
-        pipeline.registry.image_slots(names),
-        notify=reporter.note,
-        on_submit=drawer.on_submit,
-        on_paid=drawer.on_paid,
-    )
     try:
         with shutdown.saving(lambda: project.save(board)):
             await drawer.draw(chain, requests, concurrency or config.run.concurrency)

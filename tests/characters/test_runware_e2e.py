@@ -221,3 +221,32 @@ def test_a_sheet_drawn_by_a_fallback_says_so_everywhere_and_the_run_is_degraded(
     rows = {r["name"]: r for r in json.loads(listed.stdout)["sheets"]}
     assert rows["Tobin"]["fallback"]["after"] == "runware" and rows["Mara"]["fallback"] is None
     assert "the sheet of Tobin was drawn by placeholder after runware failed" in listed.stderr
+
+
+def test_no_sheet_is_bought_for_a_model_that_takes_no_references(
+    tmp_path: Path, runware: Emulator
+) -> None:
+    """With references on but a scene model that takes none (runware:101@1), a sheet would be
+    paid for and sent with no scene: none is drawn, and the run says why, also in a dry run."""
+    config = write_config(tmp_path / "cfg", runware, references=True)
+    config.write_text(
+        config.read_text().replace('model = "runware:106@1"', 'model = "runware:101@1"')
+    )
+    out = tmp_path / "plain"
+
+    plan = invoke(config, "run", TALE, "-n", "8", "-o", out, "--dry-run", "--json")
+    assert plan.exit_code == EXIT_OK, plan.stderr
+    sheets = next(s for s in json.loads(plan.stdout)["stages"] if s["stage"] == "sheets")
+    assert "takes no reference images" in sheets["note"]
+    assert sheets["cost_high"] == 0
+
+    result = invoke(config, "run", TALE, "-n", "8", "-o", out, "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    tasks = tasks_of(runware)
+    assert not [t for t in tasks if t["taskType"] == "imageUpload"]
+    board = Project(out).load()
+    assert board.sheets == [] or all(s.image is None for s in board.sheets)
+    assert len([t for t in tasks if t["taskType"] == "imageInference"]) == 8  # the scenes only
+    notes = json.loads(result.stdout)["notes"]
+    assert any("runware with model runware:101@1 takes no reference images" in n for n in notes)
+    assert any("takes no reference images" in n for n in board.notes)

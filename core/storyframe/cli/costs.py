@@ -262,7 +262,8 @@ async def sheet_estimate(
 
     Before the scenes are written the characters are unknown: ``[image] sheets`` is the most.
     """
-    from storyframe.characters import main_characters, sheet_size
+    from storyframe.characters import main_characters, sheet_size, useless_sheets
+    from storyframe.cost import StagePlan, free
     from storyframe.models import ImageRequest
     from storyframe.sheets import needs_drawing
 
@@ -281,6 +282,12 @@ async def sheet_estimate(
                      style=style)
         for n in range(1, count + 1)
     ]  # fmt: skip
+    slot = _first(registry.image_slots(settings.image_providers))
+    if slot is not None and count:
+        async with slot.build() as provider:
+            useless = useless_sheets(provider)
+        if useless is not None:  # the scenes' provider takes no references: none is drawn
+            return StagePlan("sheets", slot.name, provider.model_name, 0, free(0), useless)
     stage = await image_estimate(registry, settings.image_providers, requests, concurrency)
     stage.stage, stage.note = "sheets", note
     return stage
