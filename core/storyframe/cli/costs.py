@@ -287,7 +287,8 @@ async def sheet_estimate(
         async with slot.build() as provider:
             useless = useless_sheets(provider)
         if useless is not None:  # the scenes' provider takes no references: none is drawn
-            return StagePlan("sheets", slot.name, provider.model_name, 0, free(0), useless)
+            nothing = free(0).model_copy(update={"basis": "not drawn"})
+            return StagePlan("sheets", slot.name, provider.model_name, 0, nothing, useless)
     stage = await image_estimate(registry, settings.image_providers, requests, concurrency)
     stage.stage, stage.note = "sheets", note
     return stage
