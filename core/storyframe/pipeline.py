@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from storyframe import shutdown
 from storyframe.chains import TextChain
 from storyframe.config import Config
-from storyframe.drawing import SceneDrawer, fallback_line, inspect_image
+from storyframe.drawing import SceneDrawer, fallback_line
 from storyframe.errors import BadResponse, ProjectError
 from storyframe.image_chain import ImageChain
+from storyframe.images import inspect_image
 from storyframe.models import (
     Fallback,
     RunSettings,
