@@ -7,25 +7,23 @@ file is needed.
 ``[providers.NAME]`` configures the provider class ``NAME``, or, with ``use = "CLASS"``, a named
 instance of that class (``key_env`` names its key variable; an instance never inherits its
 class's). ``[styles.NAME]`` adds a style. API keys never come from this file: they come from the
-environment variable, the key store (``storyframe keys set``) or ``api_key_file``, in that order.
+environment variable, the key store (``storyframe keys set``) or ``api_key_file``, in that order
+(:func:`resolve_key`, in :mod:`storyframe.key_lookup`).
 """
 
 from __future__ import annotations
 
 import difflib
-import enum
-import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -33,22 +31,13 @@ from pydantic import (
 
 from storyframe.configfile import CONFIG_ENV, CONFIG_NAME, find_config, user_config_path
 from storyframe.errors import ConfigError
+from storyframe.key_lookup import Inherit, resolve_key
 from storyframe.models import SceneCount, Style
 from storyframe.providers import Provider, ProviderConfig
-from storyframe.secrets import register_secret
-
-if TYPE_CHECKING:
-    from storyframe.keys import KeyStore
 
 INSTANCE_KEYS = ("use", "key_env")
 """Keys of ``[providers.NAME]`` that storyframe reads itself; the rest go to the class's model."""
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-
-
-class Inherit(enum.Enum):
-    """Marker: take the key variable from the provider class."""
-
-    CLASS = "class"
 
 
 class _Section(BaseModel):
@@ -347,74 +336,6 @@ def _config_error(
         f"{origin}: {key}: {message}{got_text}.",
         hint="Fix the value, or remove the key to use the default.",
     )
-
-
-def resolve_key(
-    cls: type[Provider],
-    config: ProviderConfig,
-    *,
-    name: str | None = None,
-    key_env: str | Inherit | None = Inherit.CLASS,
-    store: KeyStore | None = None,
-) -> tuple[SecretStr | None, str]:
-    """The API key of provider (or instance) ``name`` and where it came from ("" for none).
-
-    The order: the environment variable (``key_env``, by default the class's), then the key
-    stored under ``name`` in ``store`` (``storyframe keys set``), then ``api_key_file``. A blank
-    value counts as unset; a key file may end in one newline. A key with whitespace or control
-    characters inside is refused here, before any request, with an error naming where it came
-    from (never the key).
-    """
-    name = name or cls.name
-    variable = cls.key_env if isinstance(key_env, Inherit) else key_env
-    if variable:
-        value = os.environ.get(variable, "")
-        if value.strip():
-            _check_key(value, variable)
-            register_secret(value)
-            return SecretStr(value), f"env {variable}"
-    if store is not None:
-        stored = store.get(name)
-        if stored:
-            _check_key(stored, f"the key stored for {name}")
-            register_secret(stored)
-            return SecretStr(stored), "stored key"
-    if config.api_key_file is not None:
-        where = f"[providers.{cls.name}] api_key_file {config.api_key_file}"
-        try:
-            value = config.api_key_file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(
-                f"[providers.{name}] api_key_file: cannot read {config.api_key_file}: "
-                f"{type(error).__name__}.",
-                hint="Check the file exists and is readable.",
-            ) from None
-        value = value.removesuffix("\n").removesuffix("\r")
-        if value.strip():
-            _check_key(value, where)
-            register_secret(value)
-            return SecretStr(value), f"file {config.api_key_file}"
-    return None, ""
-
-
-_KEY_CHARACTERS = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
-
-
-def _check_key(value: str, where: str) -> None:
-    for position, char in enumerate(value, start=1):
-        if char.isascii() and char.isprintable() and not char.isspace():
-            continue
-        if char in _KEY_CHARACTERS:
-            what = _KEY_CHARACTERS[char]
-        elif char.isspace() or not char.isprintable():
-            what = f"a control or space character (U+{ord(char):04X})"
-        else:
-            what = "a non-ASCII character"
-        raise ConfigError(
-            f"{where}: the key has {what} at character {position} of {len(value)}; "
-            "API keys are printable ASCII with no whitespace.",
-            hint="Set it again as the bare key on one line.",
-        )
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -1,14 +1,15 @@
 """Fetch a generated image over HTTP(S), safely, for any image provider.
 
 :func:`download_image` accepts only ``http``/``https`` URLs on an allow-list of hosts (redirects
-are followed by hand and checked the same way), reads the body while counting it against a size
-cap (up to :data:`SPILL_BYTES` in memory, a larger body streamed to a temporary file), insists on
-an ``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes
-the whole image with Pillow so that a truncated or corrupt body is an error, and only then renames
-the file into place (a body held in memory is checked and written in one trip to a worker
-thread). The image is paid for, so whatever may pass is retried with the client's retry policy:
-timeouts, resets, 408/429/5xx, a 404 or other 4xx, an HTML page instead of an image, a body cut
-short or not an image. Nothing is left behind when it fails.
+are followed by hand and checked the same way), reads the body while counting it against a size cap
+(up to :data:`SPILL_BYTES` in memory, a larger body streamed to a temporary file), insists on an
+``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes the
+whole image with Pillow so that a truncated or corrupt body is an error (those checks are
+:func:`storyframe.images.verify_image`), and only then renames the file into place (a body held in
+memory is checked and written in one trip to a worker thread). The image is paid for, so whatever
+may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx, a 404 or other
+4xx, an HTML page instead of an image, a body cut short or not an image. Nothing is left behind
+when it fails.
 
 The client passed in must not carry credentials meant for another host: its session headers go
 to the image host too.
@@ -17,10 +18,8 @@ to the image host too.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
-import io
 import os
 import tempfile
 from collections.abc import Collection, Mapping
@@ -29,18 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from storyframe.errors import BadResponse, InvalidRequest, ProviderError, Transient
+from storyframe.errors import BadResponse, ProviderError, Transient
+from storyframe.images import IMAGE_TYPES, reference_data_uri, sniff_image_type, verify_image
 
 if TYPE_CHECKING:
     from storyframe.http import HttpClient
-    from storyframe.models import ReferenceImage
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 _TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
-_PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-MAX_PIXELS = 64 * 1024 * 1024
 CHUNK_SIZE = 64 * 1024
 
 
@@ -55,53 +51,6 @@ class DownloadedImage:
     sha256: str
     data: bytes | None = field(default=None, repr=False)
     path: Path | None = None
-
-
-def sniff_image_type(data: bytes) -> str | None:
-    """The media type that ``data``'s magic bytes announce (JPEG, PNG or WEBP), else ``None``."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-_FORMAT_NAMES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
-
-
-def reference_data_uri(
-    reference: ReferenceImage, *, provider: str | None, formats: Collection[str] = IMAGE_TYPES
-) -> str:
-    """A reference sheet's file as a ``data:<type>;base64,...`` URI (blocking: use a thread).
-
-    For providers that send sheets inline. Raises :class:`InvalidRequest` when the file cannot
-    be read or its bytes are not one of ``formats`` (PNG, JPEG, WEBP by default; add
-    ``"image/gif"`` for a service that takes GIF).
-    """
-    path = Path(reference.path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidRequest(
-            f"cannot read the reference sheet of {reference.name} ({path}): "
-            f"{error.strerror or error}",
-            provider=provider,
-            hint="Draw the character sheets again.",
-        ) from None
-    media = sniff_image_type(data) or ("image/gif" if data[:6] in (b"GIF87a", b"GIF89a") else None)
-    if media not in formats:
-        order = list(_FORMAT_NAMES)
-        ranked = sorted(formats, key=lambda k: order.index(k) if k in order else len(order))
-        names = [_FORMAT_NAMES.get(kind, kind) for kind in ranked]
-        listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
-        raise InvalidRequest(
-            f"the reference sheet of {reference.name} ({path}) is not a {listed} image",
-            provider=provider,
-            hint="Draw the character sheets again.",
-        )
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def check_image_url(
@@ -227,7 +176,7 @@ async def _attempt(
                 return DownloadedImage(media_type, width, height, size, digest, path=dest)
             return DownloadedImage(media_type, width, height, size, digest, data=data)
         temp = sink.path
-        width, height = await asyncio.to_thread(_verify, temp, media_type, client.provider)
+        width, height = await asyncio.to_thread(verify_image, temp, media_type, client.provider)
         if dest is not None:
             os.replace(temp, dest)
             return DownloadedImage(media_type, width, height, size, digest, path=dest)
@@ -240,8 +189,9 @@ async def _attempt(
 def _verify_and_write(
     data: bytes, declared: str, provider: str | None, dest: Path | None
 ) -> tuple[int, int]:
-    """:func:`_verify` the bytes, then (``dest``) write them there atomically."""
-    size = _verify(data, declared, provider)
+    """:func:`~storyframe.images.verify_image` the bytes, then (``dest``) write them there
+    atomically."""
+    size = verify_image(data, declared, provider)
     if dest is not None:
         fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=dest.parent)
         try:
@@ -350,59 +300,6 @@ def _declared_type(content_type: str, provider: str | None) -> str:
     if media_type not in IMAGE_TYPES:
         raise BadResponse(f"unsupported image type {media_type!r}", provider=provider)
     return media_type
-
-
-def _verify(source: Path | bytes, declared: str, provider: str | None) -> tuple[int, int]:
-    """Check magic bytes against ``declared`` and decode the whole image (a file, or bytes);
-    return its size."""
-    from PIL import Image
-
-    if isinstance(source, bytes):
-        head = source[:16]
-    else:
-        with source.open("rb") as handle:
-            head = handle.read(16)
-    sniffed = sniff_image_type(head)
-    if sniffed is None:
-        raise Transient(
-            "the body is not a JPEG, PNG or WEBP image", provider=provider, code="not_an_image"
-        )
-    if sniffed != declared:
-        raise BadResponse(
-            f"Content-Type says {declared} but the body is {sniffed}", provider=provider
-        )
-    try:
-        with Image.open(_readable(source), formats=list(_PILLOW_FORMATS)) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise BadResponse(
-                    f"image is {image.width}x{image.height}: too many pixels", provider=provider
-                )
-            image.verify()
-        # verify() leaves the image unusable; decode it in full from a fresh handle, which
-        # fails on a truncated file (LOAD_TRUNCATED_IMAGES is False unless someone set it).
-        with Image.open(_readable(source), formats=list(_PILLOW_FORMATS)) as image:
-            width, height = image.size
-            if image.format == "JPEG":
-                # Every block of the bitstream is still decoded (a cut file still fails), at
-                # an eighth of the size: a fraction of the memory and time of a full decode.
-                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
-            found = _PILLOW_FORMATS.get(image.format or "")
-    except BadResponse:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise Transient(
-            f"the image is truncated or corrupt ({type(error).__name__}: {error})",
-            provider=provider,
-            code="corrupt_image",
-        ) from None
-    if found != declared:
-        raise BadResponse(f"Pillow reads {found}, expected {declared}", provider=provider)
-    return width, height
-
-
-def _readable(source: Path | bytes) -> Path | io.BytesIO:
-    return io.BytesIO(source) if isinstance(source, bytes) else source
 
 
 def _too_large(limit: int, provider: str | None) -> BadResponse:

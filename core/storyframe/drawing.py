@@ -2,30 +2,30 @@
 
 For each scene to draw:
 
-1. Paid work a killed or interrupted run left in flight (``SceneRecord.job``) is recovered first:
-   a result whose URL was journaled is downloaded again, never bought again; a submitted
-   request is looked up by its handle (:meth:`ImageProvider.recover`) and submitted again only
-   when the service does not know it.
+1. Paid work a killed or interrupted run left in flight (``SceneRecord.job``) is recovered first
+   (:mod:`storyframe.recovery`): a result whose URL was journaled is downloaded again, never
+   bought again; a submitted request is looked up by its handle (:meth:`ImageProvider.recover`)
+   and submitted again only when the service does not know it.
 2. Everything else goes through the image chain. Before a request reaches a paid provider, its
    handle is journaled with the scene (state ``submitted``); when the service answers, the
    result (``finished``, with its URL) is journaled before the download.
 3. Each state change is one append to the project's journal: O(1) whatever the scene count.
+4. A drawn image is stored in the project by :mod:`storyframe.image_store`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from storyframe import takes
-from storyframe.chains import guarded
 from storyframe.characters import References, sent_names
-from storyframe.errors import BadResponse, ProjectError, ProviderError
+from storyframe.errors import ProjectError, ProviderError
 from storyframe.image_chain import ImageChain, ImageOutcome
+from storyframe.image_store import ImageStore
+from storyframe.images import inspect_image
 from storyframe.models import (
     Fallback,
     GeneratedImage,
@@ -39,6 +39,7 @@ from storyframe.models import (
     utcnow,
 )
 from storyframe.prompts import build_request
+from storyframe.recovery import Recovery
 
 if TYPE_CHECKING:
     from storyframe.cost import Budget
@@ -60,7 +61,7 @@ class DrawResult:
     """The variant number each drawn scene's new image was stored as."""
 
 
-class SceneDrawer:
+class SceneDrawer(Recovery, ImageStore):
     """Draws a list of scene records of one project through one image chain."""
 
     budget: Budget | None = None
@@ -92,7 +93,7 @@ class SceneDrawer:
         """Scenes drawn as extra candidates: the new image is kept, the chosen one stays."""
         self.prompts: dict[int, str] = {}
         """Scene prompts the caller composed already (each is composed once per command)."""
-        self._slots: dict[int, int] = {}
+        self._slots = {}
         self._resent: References | None = None
         """Sheets for recovering work sent with references in a run that has them off."""
 
@@ -268,66 +269,6 @@ class SceneDrawer:
             self._journal(*(self.board.record(r.scene_number) for r in refused))
         return allowed
 
-    # -- recovery ----------------------------------------------------------------------------
-
-    async def _recover(self, chain: ImageChain, request: ImageRequest) -> bool:
-        """Recover the scene's paid work in flight; ``True`` when the scene is settled by it."""
-        number = request.scene_number
-        record = self._target(number)
-        label = self._label(number)
-        job = record.job
-        if job is None:
-            return False
-        provider = chain.provider(job.provider)
-        if provider is None:
-            self.note(
-                f"{label}: paid work at {job.provider} is in flight but {job.provider} "
-                "is not in this run's chain; it stays journaled for a run that has it"
-            )
-            return False
-        wanted = request.model_copy(update={"handle": job.handle})
-        try:
-            if job.state == "finished" and job.url:
-                image: GeneratedImage | None = GeneratedImage(
-                    scene_number=number,
-                    provider=provider.name,
-                    model=job.model or "",
-                    url=job.url,
-                    media_type=job.media_type or "image/png",
-                    seed=job.seed,
-                    cost=job.cost,
-                    task_id=job.handle,
-                    references=list(job.references),
-                )
-            elif provider.capabilities.recover:
-                image = await guarded(
-                    provider, f"recovering {label}", lambda: provider.recover(wanted)
-                )
-            else:
-                self.note(
-                    f"{label}: {provider.name} cannot recover work in flight; submitting it again"
-                )
-                record.job = None
-                return False
-        except ProviderError as error:
-            self._fail(
-                record,
-                f"{provider.name}: could not learn the state of paid task "
-                f"{job.handle} ({error.one_line()}); run again to ask once more",
-            )
-            return True
-        if image is None:
-            self.note(
-                f"{label}: {provider.name} does not know task {job.handle} or it failed; "
-                "submitting it again"
-            )
-            record.job = None
-            return False
-        self.note(f"{label}: recovered the image paid for in an earlier run")
-        outcome = ImageOutcome(wanted, image=image, provider=provider.name)
-        await self._on_outcome(outcome, recovered=True)
-        return True
-
     # -- outcomes ----------------------------------------------------------------------------
 
     async def _on_outcome(self, outcome: ImageOutcome, *, recovered: bool = False) -> None:
@@ -427,92 +368,6 @@ class SceneDrawer:
     def _fail(self, record: SceneRecord, reason: str) -> None:
         record.status, record.error = "failed", reason
         self.result.failed[record.scene.number] = reason
-
-    async def _store(
-        self, provider: ImageProvider | None, number: int, image: GeneratedImage
-    ) -> ImageFile:
-        """Put the image into the project: a verified download is renamed into place; bytes
-        are checked and written in a worker thread. Nothing is decoded on the event loop."""
-        target = self._target(number)
-        record = target if isinstance(target, SceneRecord) else None  # sheets have no variants
-        slot = 1
-        if record is not None:
-            replace_broken = number not in self.candidates
-            if replace_broken and record.image is not None:  # reads the chosen image: a thread
-                slot = await asyncio.to_thread(
-                    takes.variant_slot, record, self.project, replace_broken=True
-                )
-            else:  # no file to read
-                slot = takes.variant_slot(record, self.project, replace_broken=replace_broken)
-            self._slots[number] = slot
-        if image.data is None and image.path is None:
-            if provider is None:
-                raise BadResponse("the image has no data and no provider to fetch it")
-            image = await guarded(
-                provider, f"downloading {self._label(number)}", lambda: provider.fetch(image)
-            )
-        if image.path is not None and image.sha256 and image.width and image.height:
-            path, size = image.path, image.file_size
-            sha256, width, height = image.sha256, image.width, image.height
-
-            def adopt() -> ImageFile:
-                stored = self.project.adopt_image(
-                    self._image_key(number),
-                    path,
-                    media_type=image.media_type,
-                    width=width,
-                    height=height,
-                    sha256=sha256,
-                    size=size or path.stat().st_size,
-                    variant=slot,
-                )
-                return stored if record is None else self._same_as_before(record, stored)
-
-            return await asyncio.to_thread(adopt)  # one trip to a thread: rename and compare
-        data = image.data
-        if data is None:
-            raise BadResponse("the provider returned no image data", provider=image.provider)
-
-        def store() -> ImageFile:
-            stored = self._store_bytes(number, data, slot)
-            return stored if record is None else self._same_as_before(record, stored)
-
-        return await asyncio.to_thread(store)
-
-    def _same_as_before(self, record: SceneRecord, stored: ImageFile) -> ImageFile:
-        """A new variant byte for byte equal to an earlier one is that one: its file goes."""
-        number = record.scene.number
-        if self._slots.get(number, 0) <= len(record.variants):
-            return stored  # drawn in place of a damaged image: it is that variant
-        earlier = takes.earlier_copy(record, stored, self.project)
-        if earlier is None:
-            return stored
-        self.project.discard_image(stored)
-        self._slots[number] = earlier
-        return record.variants[earlier - 1].image
-
-    def _store_bytes(self, number: int, data: bytes, variant: int = 1) -> ImageFile:
-        media_type, width, height = inspect_image(data)
-        return self.project.store_image(
-            self._image_key(number), data, media_type, width, height, variant
-        )
-
-
-def inspect_image(data: bytes) -> tuple[str, int, int]:
-    """The media type and size of image bytes; ``BadResponse`` if they are not a whole image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            kind = (image.format or "").upper()
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise BadResponse(f"image data is not a complete image ({error})") from None
-    media = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}.get(kind)
-    if media is None:
-        raise BadResponse(f"image format {kind or 'unknown'} is not PNG, JPEG or WEBP")
-    return media, width, height
 
 
 def fallback_line(scenes: dict[int, Fallback]) -> str:

@@ -253,12 +253,12 @@ def listing(kind: str, explicit: Path | None) -> tuple[dict[str, Any], list[Any]
 
 
 def _valid_key(value: str) -> bool:
-    """What :func:`storyframe.config.resolve_key` accepts (else it raises: not cached)."""
+    """What :func:`storyframe.key_lookup.resolve_key` accepts (else it raises: not cached)."""
     return all(c.isascii() and c.isprintable() and not c.isspace() for c in value)
 
 
 class KeySources:
-    """Where each provider's key comes from, as :func:`storyframe.config.resolve_key` decides.
+    """Where each provider's key comes from, as :func:`storyframe.key_lookup.resolve_key` decides.
 
     Raises :class:`Stale` wherever the normal path would raise, so that it reports the error.
     """

@@ -22,7 +22,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ import pluggy
 from storyframe import hookspecs, infocache
 from storyframe.entrypoints import ENTRY_POINT_GROUP, EntryPoint, entry_points, normalize
 from storyframe.errors import PluginError
+from storyframe.plugin_trace import HookTracer
 
 if TYPE_CHECKING:
     import click
@@ -102,14 +103,13 @@ class PluginHost:
         self._loaded = False
         self.collected = False
         self._current: PluginInfo | None = None
-        self._added: list[str] = []
-        self._started = 0.0
+        self.tracer = HookTracer(self.trace)
         self.warnings: list[str] = []
         """The warnings printed while loading (kept with the plugin cache, to print again)."""
         self.cache_fingerprint: list[Any] | None = None
         """The installation's fingerprint, taken before loading, if the cache is in use."""
         if self.trace:
-            self.pm.add_hookcall_monitoring(self._trace_before, self._trace_after)
+            self.pm.add_hookcall_monitoring(self.tracer.before, self.tracer.after)
 
     # Loading -----------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class PluginHost:
             except Exception as error:  # a broken plugin must not break storyframe
                 self._fail(info, "failed to load", error)
             else:
-                self._say(
+                self.tracer.say(
                     f"loaded {info.name} ({distribution} {version}) from {info.module}", started
                 )
         if allowed is not None:
@@ -218,40 +218,10 @@ class PluginHost:
             self.pm.unregister(name=info.name)
             self.pm.set_blocked(info.name)
 
-    # Tracing -----------------------------------------------------------------------------
-
-    def _say(self, message: str, started: float | None = None) -> None:
-        if self.trace:
-            took = f" in {(time.perf_counter() - started) * 1000:.2f} ms" if started else ""
-            print(f"storyframe: trace: {message}{took}", file=sys.stderr)
-
-    def _trace_before(
-        self, hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
-    ) -> None:
-        names = ", ".join(f"{i.plugin_name} ({i.function.__module__})" for i in impls)
-        self._say(f"{hook_name}({', '.join(kwargs)}) -> {names or 'no implementation'}")
-        self._started = time.perf_counter()
-
-    def _trace_after(
-        self,
-        outcome: pluggy.Result[Any],
-        hook_name: str,
-        impls: Sequence[pluggy.HookImpl],
-        kwargs: Mapping[str, Any],
-    ) -> None:
-        error = outcome.exception
-        if error is not None:
-            result = f"raised {type(error).__name__}: {error}"
-        else:
-            result = f"returned {outcome.get_result()!r}"
-        if self._added:
-            result += f", registered {', '.join(self._added)}"
-        self._say(f"{hook_name} {result}", self._started)
-
     def _call(self, plugin: object, hook_name: str, **kwargs: Any) -> None:
         """Call one plugin's implementation of a hook, through pluggy (so tracing sees it)."""
         others = [p for p in self.pm.get_plugins() if p is not plugin]
-        self._added = []
+        self.tracer.added = []
         self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
 
     def _implementers(self, hook_name: str) -> list[tuple[PluginInfo, object]]:
@@ -324,7 +294,7 @@ class PluginHost:
 
         name = self._check_provider(cls, TextProvider, self.text_providers)
         self.text_providers[name] = cls
-        self._added.append(f"text provider {name!r}")
+        self.tracer.added.append(f"text provider {name!r}")
         if self._current:
             self._current.text_providers.append(name)
 
@@ -333,7 +303,7 @@ class PluginHost:
 
         name = self._check_provider(cls, ImageProvider, self.image_providers)
         self.image_providers[name] = cls
-        self._added.append(f"image provider {name!r}")
+        self.tracer.added.append(f"image provider {name!r}")
         if self._current:
             self._current.image_providers.append(name)
 
@@ -345,7 +315,7 @@ class PluginHost:
         if style.name in self.styles:
             raise PluginError(f"a style named {style.name!r} is already registered")
         self.styles[style.name] = style
-        self._added.append(f"style {style.name!r}")
+        self.tracer.added.append(f"style {style.name!r}")
         if self._current:
             self._current.styles.append(style.name)
 

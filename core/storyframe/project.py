@@ -5,17 +5,16 @@ over the target, so a crash or a kill leaves either the old file or the new one,
 one.
 
 A scene's state change costs O(1), whatever the scene count: it is appended to a journal beside
-the manifest (``.storyframe-journal.jsonl``, one scene record a line) and the manifest is
-rewritten only at the end of a stage, which empties the journal. Loading replays the journal
-over the manifest, so a crash or a kill at any point loses nothing that was recorded; a line cut
-short by the kill was never acknowledged and is ignored. The handle of a paid request is flushed
-to disk (fsync) before the request is sent; everything else of a stage reaches the disk in one
-:meth:`Project.sync` at its end.
+the manifest (``.storyframe-journal.jsonl``, one scene record a line; :mod:`storyframe.journal`)
+and the manifest is rewritten only at the end of a stage, which empties the journal. Loading
+replays the journal over the manifest, so a crash or a kill at any point loses nothing that was
+recorded; a line cut short by the kill was never acknowledged and is ignored. The handle of a paid
+request is flushed to disk (fsync) before the request is sent; everything else of a stage reaches
+the disk in one :meth:`Project.sync` at its end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -27,6 +26,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from storyframe.errors import ProjectError
+from storyframe.journal import Journal
 from storyframe.models import (
     SCHEMA_VERSION,
     CharacterSheet,
@@ -92,10 +92,7 @@ class Project:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._journal_fd: int | None = None
-        self._appended = 0  # journal writes so far
-        self._flushed = 0  # journal writes known to be on disk
-        self._flushing: asyncio.Future[None] | None = None
+        self._journal = Journal(self.journal_path)
 
     @property
     def manifest_path(self) -> Path:
@@ -231,10 +228,7 @@ class Project:
             atomic_write(self.manifest_path, data)
         except OSError as error:
             raise _write_error(self.manifest_path, error) from None
-        self._flushed = self._appended  # the manifest, on disk, holds every journal line
-        self._close_journal()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.journal_path)
+        self._journal.clear()  # the manifest, on disk, holds every journal line
 
     def record(self, board: Storyboard, *records: SceneRecord, durable: bool = False) -> None:
         """Append scene records to the journal: one write for all of them, O(1) in the number of
@@ -248,33 +242,10 @@ class Project:
         """Return once every journal write made so far is on disk: :meth:`record` with
         ``durable``, the fsync done in a worker thread so the event loop goes on meanwhile;
         callers waiting at once share one fsync."""
-        wanted = self._appended
-        while self._flushed < wanted:
-            if self._flushing is None:
-                self._flushing = asyncio.ensure_future(self._fsync_journal())
-            # Shielded: one waiter cancelled (an interrupt) leaves the others their fsync.
-            await asyncio.shield(self._flushing)
-
-    async def _fsync_journal(self) -> None:
-        covered = self._appended
         try:
-            if self._journal_fd is None:  # saved since: the durable manifest holds it all
-                self._flushed = max(self._flushed, covered)
-                return
-            fd = os.dup(self._journal_fd)  # the journal may be closed while the thread runs
-
-            def fsync() -> None:
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-
-            await asyncio.to_thread(fsync)
+            await self._journal.flush()
         except OSError as error:
             raise _write_error(self.journal_path, error) from None
-        finally:
-            self._flushing = None
-        self._flushed = max(self._flushed, covered)
 
     def record_sheets(
         self, board: Storyboard, *sheets: CharacterSheet, durable: bool = False
@@ -289,53 +260,16 @@ class Project:
         items: tuple[SceneRecord, ...] | tuple[CharacterSheet, ...],
         durable: bool,
     ) -> None:
-        if not items:
-            return
-        # The line is {"board": ID, KIND: ITEM}; the item is encoded by pydantic, in one go.
-        head = f'{{"board":{json.dumps(_board_id(board))},"{kind}":'.encode()
-        lines = b"".join(head + item.model_dump_json().encode() + b"}\n" for item in items)
         try:
-            if self._journal_fd is None:
-                self._journal_fd = os.open(
-                    self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
-                )
-            os.write(self._journal_fd, lines)
-            self._appended += 1
-            if durable:
-                os.fsync(self._journal_fd)
-                self._flushed = self._appended
+            self._journal.append(board, kind, items, durable)
         except OSError as error:
             raise _write_error(self.journal_path, error) from None
 
-    def _close_journal(self) -> None:
-        if self._journal_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._journal_fd)
-            self._journal_fd = None
-
     def _replay(self, board: Storyboard) -> None:
         try:
-            raw = self.journal_path.read_bytes()
-        except FileNotFoundError:
-            return
+            self._journal.replay(board)
         except OSError as error:
             raise ProjectError(f"cannot read {self.journal_path}: {error}.") from None
-        board_id = _board_id(board)
-        index = {record.scene.number: i for i, record in enumerate(board.scenes)}
-        for line in raw.splitlines():
-            try:
-                entry = json.loads(line)
-                if entry.get("board") != board_id:
-                    continue  # left by an earlier board of this folder (a --force restart)
-                if "sheet" in entry:
-                    _replace_sheet(board, CharacterSheet.model_validate(entry["sheet"]))
-                    continue
-                record = SceneRecord.model_validate(entry["record"])
-            except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
-                break  # a line cut short by a kill: it was never acknowledged
-            position = index.get(record.scene.number)
-            if position is not None:
-                board.scenes[position] = record
 
     def image_path(self, number: int | str, media_type: str, variant: int = 1) -> Path:
         """Where scene ``number``'s image goes (``scene-03.png``; a later variant of it,
@@ -436,18 +370,6 @@ class Project:
 def _stem(key: int | str) -> str:
     """An image file's name without extension: ``scene-03`` for a scene, else ``key`` itself."""
     return key if isinstance(key, str) else f"scene-{key:02d}"
-
-
-def _replace_sheet(board: Storyboard, sheet: CharacterSheet) -> None:
-    for position, old in enumerate(board.sheets):
-        if old.name == sheet.name:
-            board.sheets[position] = sheet
-            return
-    board.sheets.append(sheet)
-
-
-def _board_id(board: Storyboard) -> str:
-    return f"{board.story.sha256[:16]}@{board.created_at.isoformat()}"
 
 
 __all__ = ["HTML", "IMAGES", "JOURNAL", "LOCK", "MANIFEST", "Project", "atomic_write"]

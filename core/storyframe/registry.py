@@ -12,10 +12,11 @@ from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
-from storyframe.config import Config, did_you_mean, resolve_key
+from storyframe.config import Config, did_you_mean
 from storyframe.errors import (
     ConfigError,
 )
+from storyframe.key_lookup import resolve_key
 from storyframe.keys import KeyStore
 from storyframe.models import Style
 from storyframe.plugins import PluginHost, get_host
