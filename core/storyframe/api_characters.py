@@ -33,7 +33,7 @@ async def adraw_characters(
     is in ``Storyboard.sheets``: a failed one has ``status == "failed"`` and its ``error``, one a
     fallback provider drew its ``fallback``. A sheet already drawn is kept and costs nothing.
     """
-    from storyframe.characters import find_character
+    from storyframe.characters import require_character
     from storyframe.pipeline import Pipeline
     from storyframe.project import Project
     from storyframe.registry import Registry
@@ -51,17 +51,7 @@ async def adraw_characters(
     pipeline = Pipeline(cfg, registry=registry, reporter=reporter)
     with project.lock():
         board = project.load()
-        only = None
-        if character is not None:
-            only = find_character(board, character)
-            if only is None:
-                cast = board.analysis.characters if board.analysis else []
-                names = ", ".join(c.name for c in cast) or "none"
-                raise InputError(
-                    f"{project.folder} has no character {character!r}; its characters are: "
-                    f"{names}.",
-                    hint="Give one of those names (or an alias).",
-                )
+        only = None if character is None else require_character(board, character, project.folder)
         await draw_sheets(
             pipeline,
             project,

@@ -126,6 +126,22 @@ def find_character(board: Storyboard, name: str) -> Character | None:
     return board.analysis.character(name) if board.analysis else None
 
 
+def require_character(board: Storyboard, name: str, folder: object) -> Character:
+    """The character called ``name`` (or with that alias); an ``InputError`` listing the names
+    of ``folder``'s characters when there is none."""
+    from storyframe.errors import InputError
+
+    character = find_character(board, name)
+    if character is None:
+        cast = board.analysis.characters if board.analysis else []
+        names = ", ".join(c.name for c in cast) or "none"
+        raise InputError(
+            f"{folder} has no character {name!r}; its characters are: {names}.",
+            hint="Give one of those names (or an alias).",
+        )
+    return character
+
+
 def importance(board: Storyboard) -> dict[str, int]:
     """Each character's rank, most important first (by mentions; the analysis breaks ties)."""
     cast = list(board.analysis.characters) if board.analysis else []
@@ -313,6 +329,7 @@ __all__ = [
     "main_characters",
     "out_of_date",
     "reference_of",
+    "require_character",
     "sent_names",
     "sheet_file",
     "sheet_prompt",

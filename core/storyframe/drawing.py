@@ -43,6 +43,7 @@ from storyframe.recovery import Recovery
 
 if TYPE_CHECKING:
     from storyframe.cost import Budget
+    from storyframe.pipeline import Pipeline
     from storyframe.progress import Reporter
     from storyframe.project import Project
     from storyframe.providers import ImageProvider
@@ -368,6 +369,30 @@ class SceneDrawer(Recovery, ImageStore):
     def _fail(self, record: SceneRecord, reason: str) -> None:
         record.status, record.error = "failed", reason
         self.result.failed[record.scene.number] = reason
+
+
+async def end_stage(
+    pipeline: Pipeline,
+    project: Project,
+    board: Storyboard,
+    chain: ImageChain,
+    drawer: SceneDrawer,
+    *,
+    stage: str,
+    started: float,
+) -> None:
+    """What a drawing stage does last, whatever happened: close the chain, keep its and the
+    drawer's notes, flush the stage's writes (one sync), record its cost and time, save the
+    manifest and rebuild the page."""
+    from storyframe.cost import stage_costs
+
+    await chain.aclose()
+    board.notes.extend(n for n in chain.notes if n not in board.notes)
+    board.notes.extend(n for n in drawer.notes if n not in board.notes)
+    project.sync()
+    stage_costs(board, seconds={stage: time.perf_counter() - started})
+    project.save(board)
+    pipeline.render(project, board)
 
 
 def fallback_line(scenes: dict[int, Fallback]) -> str:

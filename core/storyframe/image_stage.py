@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from storyframe import shutdown
-from storyframe.drawing import SceneDrawer
+from storyframe.drawing import SceneDrawer, end_stage
 from storyframe.errors import ProjectError
 from storyframe.image_chain import ImageChain
 from storyframe.models import SceneRecord, Storyboard
@@ -48,20 +48,8 @@ async def draw(
     takes: Mapping[int, Take] | None = None,
     references: bool | None = None,
 ) -> Summary:
-    """Draw the approved scenes that need it, journaling every state change.
-
-    ``only`` limits the work to those scene numbers and redraws them even if done;
-    ``redraw`` redraws every approved scene. A scene a fallback drew after a better
-    provider failed is tried again with the better providers, unless ``keep_fallbacks``;
-    its image stays until one of them replaces it. ``budget`` (``--max-cost``) leaves the
-    scenes it does not cover pending, with the reason "budget reached". ``references``
-    (default ``[image] references``) draws the missing character sheets first and sends
-    them with each scene (see :mod:`storyframe.characters`).
-
-    ``variants`` tops each scene up to that many images of its current prompt (the first
-    drawn stays chosen); ``takes`` draws a new take of those scenes, which is chosen. Every
-    image drawn is kept as a variant of its scene (see :mod:`storyframe.takes`).
-    """
+    """The images stage of :meth:`storyframe.pipeline.Pipeline.draw` (its docstring says what
+    each argument does)."""
     from storyframe.cost import cost_dict, cost_line, stage_costs
 
     started = time.perf_counter()
@@ -174,13 +162,9 @@ async def draw(
                     stop_at=stop_at,
                 )
         finally:
-            await chain.aclose()
-            board.notes.extend(n for n in chain.notes if n not in board.notes)
-            board.notes.extend(n for n in drawer.notes if n not in board.notes)
-            project.sync()
-            stage_costs(board, seconds={"images": time.perf_counter() - started})
-            project.save(board)
-            pipeline.render(project, board)
+            await end_stage(
+                pipeline, project, board, chain, drawer, stage="images", started=started
+            )
         result = rounds.result
         summary.done = result.done
         summary.kept = [n for n in summary.kept if n not in result.done]

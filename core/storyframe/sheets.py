@@ -25,7 +25,7 @@ from storyframe.characters import (
     sheet_size,
     useless_sheets,
 )
-from storyframe.drawing import SceneDrawer
+from storyframe.drawing import SceneDrawer, end_stage
 from storyframe.errors import ProjectError, ProviderError
 from storyframe.image_chain import ImageChain, ImageOutcome
 from storyframe.models import (
@@ -291,16 +291,10 @@ async def draw_sheets(
         with shutdown.saving(lambda: project.save(board)):
             await drawer.draw(chain, requests, concurrency or config.run.concurrency)
     finally:
-        await chain.aclose()
         for sheet in todo:  # a redraw that was never answered keeps the old sheet
             if sheet.status == "pending":
                 drawer._restore(sheet)
-        board.notes.extend(n for n in chain.notes if n not in board.notes)
-        board.notes.extend(n for n in drawer.notes if n not in board.notes)
-        project.sync()
-        stage_costs(board, seconds={"sheets": time.perf_counter() - started})
-        project.save(board)
-        pipeline.render(project, board)
+        await end_stage(pipeline, project, board, chain, drawer, stage="sheets", started=started)
     done = drawer.sheet_result
     done.kept = result.kept
     done.done = [s.name for s in todo if s.name in done.done]  # importance order

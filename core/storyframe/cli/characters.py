@@ -41,18 +41,9 @@ references_option = click.option(
 
 def pick_character(board: Storyboard, project: Project, name: str) -> Character:
     """The character called ``name`` (or with that alias); a one-line error listing the names."""
-    from storyframe.characters import find_character
-    from storyframe.errors import InputError
+    from storyframe.characters import require_character
 
-    character = find_character(board, name)
-    if character is None:
-        cast = board.analysis.characters if board.analysis else []
-        names = ", ".join(c.name for c in cast) or "none"
-        raise InputError(
-            f"{project.folder} has no character {name!r}; its characters are: {names}.",
-            hint="Give one of those names (or an alias).",
-        )
-    return character
+    return require_character(board, name, project.folder)
 
 
 def reseed_command(project: Project, name: str) -> str:
@@ -112,24 +103,16 @@ def characters(
     `--references` (or [image] references = true) scenes are drawn with the sheets of the
     characters in them. A re-run draws only missing sheets.
     """
-    from storyframe.cli.options import chain_option
+    from storyframe.cli.options import open_project
     from storyframe.errors import InputError
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
-    from storyframe.project import Project
-    from storyframe.registry import Registry
     from storyframe.sheets import draw_sheets
 
     if reseed and not name:
         raise InputError("--reseed redraws one sheet.", hint="Add --character NAME.")
     state = state_of(ctx)
-    config = state.config()
-    registry = Registry(config)
-    chain = chain_option(image_provider, "--image-provider")
-    if chain:
-        registry.image_slots(chain, origin="--image-provider")
-    project = Project(project_dir)
-    board = project.load()
+    config, registry, chain, project, board = open_project(state, project_dir, image_provider)
     only = pick_character(board, project, name) if name else None
     reporter = make_reporter(quiet=quiet or as_json)
     pipeline = Pipeline(config, registry=registry, reporter=reporter)

@@ -9,7 +9,7 @@ import click
 from storyframe.cli.base import cli, common, run_sync, state_of
 from storyframe.cli.characters import references_option
 from storyframe.cli.costs import dry_run_option, max_cost_option
-from storyframe.cli.options import chain_option, keep_fallbacks_option
+from storyframe.cli.options import keep_fallbacks_option, open_project
 from storyframe.cli.summary import finish
 from storyframe.cli.takes import asked_takes, set_prompt, take_options, variants_option
 
@@ -61,20 +61,12 @@ def images(
     """
     from storyframe.pipeline import Pipeline
     from storyframe.progress import make_reporter
-    from storyframe.project import Project
-    from storyframe.registry import Registry
 
     state = state_of(ctx)
     takes = asked_takes(
         scene_numbers, reseed=reseed, seed=take_seed, prompt=take_prompt, variants=variants
     )
-    config = state.config()
-    registry = Registry(config)
-    chain = chain_option(image_provider, "--image-provider")
-    if chain:
-        registry.image_slots(chain, origin="--image-provider")
-    project = Project(project_dir)
-    board = project.load()
+    config, registry, chain, project, board = open_project(state, project_dir, image_provider)
     variants = variants or config.run.variants
     if takes:
         from storyframe.cli.review import pick

@@ -1,6 +1,6 @@
 """Options and checks shared by the commands that make and draw a project (``run``,
-``scenes``, ``images``): sizes, scene counts, provider chains, and everything read before any
-work starts."""
+``scenes``, ``images``, ``characters``): sizes, scene counts, provider chains, and everything
+read before any work starts."""
 
 from __future__ import annotations
 
@@ -160,6 +160,30 @@ def prepare(state: State, options: dict[str, Any]) -> Prepared:
     )
     folder = options.get("out") or Path(config.run.out_dir) / story.slug
     return Prepared(config, registry, story, settings, Project(folder))
+
+
+class Opened(NamedTuple):
+    """What ``images`` and ``characters`` need before drawing in a written project."""
+
+    config: Any
+    registry: Any
+    chain: list[str] | None
+    project: Any
+    board: Any
+
+
+def open_project(state: State, project_dir: Path, image_provider: str | None) -> Opened:
+    """Load config, check ``--image-provider``'s chain and load the project's manifest."""
+    from storyframe.project import Project
+    from storyframe.registry import Registry
+
+    config = state.config()
+    registry = Registry(config)
+    chain = chain_option(image_provider, "--image-provider")
+    if chain:
+        registry.image_slots(chain, origin="--image-provider")
+    project = Project(project_dir)
+    return Opened(config, registry, chain, project, project.load())
 
 
 keep_fallbacks_option = click.option(
