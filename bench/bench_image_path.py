@@ -4,8 +4,9 @@
     python bench/bench_image_path.py --only throughput|memory|manifest
 
 - throughput: ``storyframe images`` of 200 scenes (sync delivery, batches of 4, 4 batches in
-  flight) against a zero-latency look-alike, next to a plain aiohttp script making the same
-  requests and writing the same bytes (``bench/plain_image_client.py``), in turn, in one run.
+  flight: ``--concurrency 16``, as storyframe counts images) against a zero-latency look-alike,
+  next to a plain aiohttp script making the same requests and writing the same bytes
+  (``bench/plain_image_client.py``), in turn, in one run.
 - memory: peak RSS of ``storyframe images`` for 25 and for 100 images of about 8 MB, next to the
   plain script for 100 (RSS of each child process, read with ``resource``).
 - manifest: the cost of one scene's state change at 50 and at 200 scenes, in this process, for
@@ -34,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 STORY = ROOT.parent / "shared" / "stories" / "novel-little-women.txt"
 KEY = "bench-key-0123456789"
+BATCH, BATCHES = 4, 4
+IN_FLIGHT = BATCH * BATCHES  # storyframe's --concurrency counts images, the plain script batches
 RSS = (
     "import resource, subprocess, sys\n"
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
@@ -78,7 +81,8 @@ def write_config(folder: Path, url: str) -> Path:
     config.write_text(
         '[text]\nproviders = ["heuristic"]\n[image]\nproviders = ["runware"]\n'
         f'[providers.runware]\nbase_url = "{url}"\nallowed_download_hosts = ["127.0.0.1"]\n'
-        'delivery = "sync"\nbatch_size = 4\nconcurrency = 4\nmax_download_bytes = 64000000\n'
+        f'delivery = "sync"\nbatch_size = {BATCH}\nconcurrency = {IN_FLIGHT}\n'
+        "max_download_bytes = 64000000\n"
     )
     return config
 
@@ -134,10 +138,10 @@ def throughput(rounds: int) -> None:
         for round_ in range(rounds + 1):  # the first round warms the caches and is not counted
             copy = fresh_copy(project, folder)
             ours.append(timed(storyframe("--config", str(config), "images", str(copy), "-q",
-                                         "--concurrency", "4")))  # fmt: skip
+                                         "--concurrency", str(IN_FLIGHT))))  # fmt: skip
             out = folder / f"plain-{time.monotonic_ns()}"
             plain.append(timed([sys.executable, str(ROOT / "bench/plain_image_client.py"), url,
-                                KEY, str(count), "4", "4", str(out)]))  # fmt: skip
+                                KEY, str(count), str(BATCH), str(BATCHES), str(out)]))  # fmt: skip
             if round_ == 0:
                 ours.clear()
                 plain.clear()
@@ -157,11 +161,11 @@ def memory() -> None:
             project = scenes_project(folder, config, count)
             copy = fresh_copy(project, folder)
             rss[count] = peak_rss_mb(storyframe("--config", str(config), "images", str(copy),
-                                                "-q", "--concurrency", "4"))  # fmt: skip
+                                                "-q", "--concurrency", str(IN_FLIGHT)))  # fmt: skip
             shutil.rmtree(copy)
         out = folder / "plain"
         plain = peak_rss_mb([sys.executable, str(ROOT / "bench/plain_image_client.py"), url,
-                             KEY, "100", "4", "4", str(out)])  # fmt: skip
+                             KEY, "100", str(BATCH), str(BATCHES), str(out)])  # fmt: skip
     print(
         f"memory, ~8 MB images: storyframe peak RSS {rss[25]:.0f} MiB for 25, "
         f"{rss[100]:.0f} MiB for 100 (ratio {rss[100] / rss[25]:.2f}; target < 150 MiB, flat); "

@@ -141,7 +141,10 @@ def _phrase(field: str, value: str) -> str:
     return value
 
 
-def _contains(text: str, phrase: str) -> bool:
+def _says(text: str, phrase: str) -> bool:
+    """Whether ``text`` holds ``phrase`` as whole words, case-insensitively."""
+    if phrase.casefold() not in text.casefold():  # the common answer, without a regex
+        return False
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
 
 
@@ -161,7 +164,7 @@ def look_text(character: Character, *, said: str = "") -> str:
     parts: list[str] = []
     look = " ".join(character.look.split()).strip(" ,;.")
     if look and look.casefold() not in (name.casefold(), bare.casefold()):
-        if not _contains(known, look):
+        if not _says(known, look):
             parts.append(look)
         known = f"{known} {look}"
     for field in LOOK_FIELDS:
@@ -170,11 +173,11 @@ def look_text(character: Character, *, said: str = "") -> str:
             continue
         if field == "colours":
             fresh = [c.strip() for c in value.split(",") if c.strip()]
-            fresh = [c for c in fresh if not _contains(known, c)]
+            fresh = [c for c in fresh if not _says(known, c)]
             value = ", ".join(fresh)
             if not value:
                 continue
-        elif _contains(known, value):
+        elif _says(known, value):
             continue
         parts.append(_phrase(field, value))
         known = f"{known} {value}"
@@ -211,11 +214,6 @@ def character_looks(scene: Scene, analysis: StoryAnalysis | None) -> list[str]:
         if look:
             looks.append(f"{character.name}: {look}")
     return looks
-
-
-def _says(prompt: str, phrase: str) -> bool:
-    """Whether ``prompt`` holds ``phrase`` as whole words, case-insensitively."""
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", prompt, re.IGNORECASE) is not None
 
 
 def framing(scene: Scene) -> str:

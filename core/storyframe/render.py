@@ -98,7 +98,8 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
     from storyframe import __version__
 
     template = _environment().get_template(TEMPLATE)
-    scenes = [_scene_view(record, board, project_dir) for record in _in_order(board)]
+    root = project_dir.resolve()  # once for the page, not once per image
+    scenes = [_scene_view(record, board, root) for record in _in_order(board)]
     analysis = board.analysis
     text_cost = board.text_usage.cost
     image_cost = board.image_cost + sum(s.cost or 0.0 for s in board.sheets if s.image)
@@ -119,7 +120,7 @@ def render_html(board: Storyboard, project_dir: Path) -> str:
         places=list(analysis.places) if analysis else [],
         themes=list(analysis.themes) if analysis else [],
         mood=analysis.mood if analysis else "",
-        sheets=_sheet_views(board, project_dir),
+        sheets=_sheet_views(board, root),
         sheet_anchor=_sheet_anchor,
         aspect=f"{board.settings.width} / {board.settings.height}",
         updated=board.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -183,7 +184,7 @@ def story_title(board: Storyboard) -> str:
     return stem.replace("-", " ").replace("_", " ").strip().title() or "Untitled story"
 
 
-def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> SceneView:
+def _scene_view(record: SceneRecord, board: Storyboard, root: Path) -> SceneView:
     scene = record.scene
     looks = board.analysis
     characters = []
@@ -198,14 +199,14 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         if record.image is None:
             state, message = "missing", "No image was recorded for this scene."
         else:
-            src = _relative_src(record.image.path, project_dir)
+            src = _relative_src(record.image.path, root)
             if src is None:
                 state, message = "missing", f"Image not found: {record.image.path}"
             else:
                 image = ImageView(src, record.image.width, record.image.height)
     elif record.status == "failed":
         message = record.error or "The image could not be drawn."
-        src = _relative_src(record.image.path, project_dir) if record.image else None
+        src = _relative_src(record.image.path, root) if record.image else None
         if record.image is not None and src is not None:
             # A failed redraw or take: the image drawn before is still the scene's picture.
             image = ImageView(src, record.image.width, record.image.height)
@@ -238,7 +239,7 @@ def _scene_view(record: SceneRecord, board: Storyboard, project_dir: Path) -> Sc
         cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
-        variants=variant_views(record, project_dir) if image is not None else [],
+        variants=variant_views(record, root) if image is not None else [],
         references=list(record.references),
     )
 
@@ -251,9 +252,10 @@ def variant_views(record: SceneRecord, project_dir: Path) -> list[VariantView]:
     if len(record.variants) < 2:
         return []
     chosen = chosen_number(record)
+    root = project_dir.resolve()
     views = []
     for number, variant in enumerate(record.variants, 1):
-        src = _relative_src(variant.image.path, project_dir)
+        src = _relative_src(variant.image.path, root)
         if src is not None:
             image = ImageView(src, variant.image.width, variant.image.height)
             views.append(VariantView(number, image, variant.seed, number == chosen))
@@ -266,7 +268,7 @@ def _sheet_anchor(name: str) -> str:
     return sheet_file(name)
 
 
-def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
+def _sheet_views(board: Storyboard, root: Path) -> list[SheetView]:
     """The drawn character sheets, in the manifest's order (most important first)."""
     from storyframe.characters import sheet_file
     from storyframe.prompts import look_text
@@ -275,7 +277,7 @@ def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
     for sheet in board.sheets:
         if sheet.image is None:
             continue
-        src = _relative_src(sheet.image.path, project_dir)
+        src = _relative_src(sheet.image.path, root)
         character = board.analysis.character(sheet.name) if board.analysis else None
         views.append(
             SheetView(
@@ -292,25 +294,27 @@ def _sheet_views(board: Storyboard, project_dir: Path) -> list[SheetView]:
     return views
 
 
-def local_image(path: str, project_dir: Path) -> Path | None:
+def local_image(path: str, project_dir: Path, *, resolved: bool = False) -> Path | None:
     """The file of an image path from the manifest, or None if it is unsafe or missing.
 
     Only relative paths that stay inside the project folder count; anything else (absolute
-    paths, ``..``, URLs) could point somewhere the project does not own.
+    paths, ``..``, URLs) could point somewhere the project does not own. ``resolved`` says
+    ``project_dir`` is already resolved (a page resolves it once for all its images).
     """
     posix = PurePosixPath(path.replace("\\", "/"))
     if not path or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
         return None
-    root = project_dir.resolve()
+    root = project_dir if resolved else project_dir.resolve()
     local = (root / Path(*posix.parts)).resolve()
     if not local.is_relative_to(root) or not local.is_file():
         return None
     return local
 
 
-def _relative_src(path: str, project_dir: Path) -> str | None:
-    """A URL for an image path from the manifest, or None if it is unsafe or missing."""
-    if local_image(path, project_dir) is None:
+def _relative_src(path: str, root: Path) -> str | None:
+    """A URL for an image path from the manifest, or None if it is unsafe or missing (``root``:
+    the project folder, resolved)."""
+    if local_image(path, root, resolved=True) is None:
         return None
     return quote(PurePosixPath(path.replace("\\", "/")).as_posix())
 
