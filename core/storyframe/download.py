@@ -2,14 +2,15 @@
 
 :func:`download_image` accepts only ``http``/``https`` URLs on an allow-list of hosts (redirects
 are followed by hand and checked the same way), reads the body while counting it against a size cap
-(up to :data:`SPILL_BYTES` in memory, a larger body streamed to a temporary file), insists on an
-``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes the
-whole image with Pillow so that a truncated or corrupt body is an error (those checks are
-:func:`storyframe.images.verify_image`), and only then renames the file into place (a body held in
-memory is checked and written in one trip to a worker thread). The image is paid for, so whatever
-may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx, a 404 or other
-4xx, an HTML page instead of an image, a body cut short or not an image. Nothing is left behind
-when it fails.
+(up to :data:`SPILL_BYTES` in memory, a larger body streamed to its file as it arrives), insists
+on an ``image/*`` content type that agrees with the body's magic bytes (JPEG, PNG or WEBP), decodes
+the whole image with Pillow so that a truncated or corrupt body is an error (those checks are
+:func:`storyframe.images.verify_image`), and writes it once, to a fresh file the caller names (a
+body held in memory is checked and written in one trip to a worker thread; the caller then renames
+that file into place, so each image is written once and renamed once). The image is paid for, so
+whatever may pass is retried with the client's retry policy: timeouts, resets, 408/429/5xx, a 404
+or other 4xx, an HTML page instead of an image, a body cut short or not an image. Nothing is left
+behind when it fails.
 
 The client passed in must not carry credentials meant for another host: its session headers go
 to the image host too.
@@ -91,15 +92,16 @@ async def download_image(
 ) -> DownloadedImage:
     """Download and verify the image at ``url``.
 
-    With ``dest`` the image is renamed into place there (its folder is created) and returned with
-    ``path`` set; without it the bytes are returned in ``data``. Raises :class:`BadResponse` for a
-    refused URL or anything that is not a complete JPEG/PNG/WEBP within ``max_bytes``, and the
-    client's mapped errors (after retries) for HTTP failures.
+    With ``dest`` the verified image is written there and returned with ``path`` set: ``dest``
+    is a new file name the caller owns (:meth:`ImageProvider.download_dest
+    <storyframe.providers.ImageProvider.download_dest>` gives one), created, never replaced;
+    its folder is created. Without it the bytes are returned in ``data``. Raises
+    :class:`BadResponse` for a refused URL or anything that is not a complete JPEG/PNG/WEBP
+    within ``max_bytes``, and the client's mapped errors (after retries) for HTTP failures;
+    nothing is left at ``dest`` then.
     """
     provider = client.provider
     check_image_url(url, allowed_hosts, provider=provider)
-    if dest is not None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
     async for attempt in client.retrying():
         with attempt:
             return await _attempt(client, url, dest, allowed_hosts, max_bytes)
@@ -112,13 +114,15 @@ one is streamed to a temporary file as it arrives (memory stays flat for large i
 
 
 class _Sink:
-    """Where a body goes as it arrives: memory up to :data:`SPILL_BYTES`, then a file."""
+    """Where a body goes as it arrives: memory up to :data:`SPILL_BYTES`, then a file: ``dest``
+    when there is one, else a temporary file."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
+    def __init__(self, dest: Path | None) -> None:
+        self.dest = dest
         self.memory = bytearray()
         self.file: BinaryIO | None = None
         self.path: Path | None = None
+        self.kept = False  # the file at ``path`` is the verified image: leave it
 
     def expect(self, declared: int | None) -> None:
         """A body declared larger than :data:`SPILL_BYTES` goes to a file from its first byte."""
@@ -137,8 +141,11 @@ class _Sink:
     def _spill(self) -> None:
         if self.file is not None:
             return
-        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=self.folder)
-        self.path = Path(name)
+        if self.dest is None:
+            fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp")
+            self.path = Path(name)
+        else:
+            fd, self.path = _create(self.dest), self.dest
         self.file = os.fdopen(fd, "wb")
         self.file.write(self.memory)
         self.memory = bytearray()
@@ -149,10 +156,22 @@ class _Sink:
             self.file.close()
 
     def discard(self) -> None:
+        """Close the file, and remove it unless it was :attr:`kept`."""
         self.close()
-        if self.path is not None:
+        if self.path is not None and not self.kept:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+
+
+def _create(dest: Path) -> int:
+    """Open ``dest`` for writing, as a new file (a file already there is an error); its folder
+    is made when missing (checked only then: one system call per image, not three)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        return os.open(dest, flags, 0o644)
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(dest, flags, 0o644)
 
 
 async def _attempt(
@@ -162,7 +181,7 @@ async def _attempt(
     allowed_hosts: Collection[str] | None,
     max_bytes: int,
 ) -> DownloadedImage:
-    sink = _Sink(dest.parent if dest is not None else None)
+    sink = _Sink(dest)
     try:
         async with client.slot():
             media_type, size, digest = await _stream(client, url, sink, allowed_hosts, max_bytes)
@@ -175,12 +194,13 @@ async def _attempt(
             if dest is not None:
                 return DownloadedImage(media_type, width, height, size, digest, path=dest)
             return DownloadedImage(media_type, width, height, size, digest, data=data)
-        temp = sink.path
-        width, height = await asyncio.to_thread(verify_image, temp, media_type, client.provider)
+        width, height = await asyncio.to_thread(
+            verify_image, sink.path, media_type, client.provider
+        )
         if dest is not None:
-            os.replace(temp, dest)
+            sink.kept = True
             return DownloadedImage(media_type, width, height, size, digest, path=dest)
-        data = await asyncio.to_thread(temp.read_bytes)
+        data = await asyncio.to_thread(sink.path.read_bytes)
         return DownloadedImage(media_type, width, height, size, digest, data=data)
     finally:
         sink.discard()
@@ -189,18 +209,17 @@ async def _attempt(
 def _verify_and_write(
     data: bytes, declared: str, provider: str | None, dest: Path | None
 ) -> tuple[int, int]:
-    """:func:`~storyframe.images.verify_image` the bytes, then (``dest``) write them there
-    atomically."""
+    """:func:`~storyframe.images.verify_image` the bytes, then (``dest``) write them there, a
+    new file; nothing is left there if writing fails."""
     size = verify_image(data, declared, provider)
     if dest is not None:
-        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part.tmp", dir=dest.parent)
+        fd = _create(dest)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)  # no fsync: the project flushes a stage's images at its end
-            os.replace(name, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
+                os.unlink(dest)
             raise
     return size
 

@@ -138,15 +138,18 @@ async def test_downloads_into_memory(
     assert "data" not in repr(got)
 
 
-async def test_downloads_to_dest_atomically(
+async def test_downloads_to_a_new_dest_written_once(
     server: Server, client: HttpClient, tmp_path: Path
 ) -> None:
     url = server.on("/b.png", image(PNG, "image/png"))
-    dest = tmp_path / "images" / "scene-01.png"
+    dest = tmp_path / "images" / ".scratch.download.tmp"
     got = await download_image(client, url, dest, allowed_hosts=LOCAL, max_bytes=1 << 20)
     assert got.path == dest and got.data is None
     assert dest.read_bytes() == PNG
-    assert leftovers(dest.parent) == ["scene-01.png"]
+    assert leftovers(dest.parent) == [".scratch.download.tmp"], "no second file, no rename"
+    with pytest.raises(FileExistsError):  # dest is the caller's new name: never replaced
+        await download_image(client, url, dest, allowed_hosts=LOCAL, max_bytes=1 << 20)
+    assert dest.read_bytes() == PNG
 
 
 def noise_png(min_bytes: int) -> bytes:
