@@ -1,8 +1,10 @@
 """Storing drawn images in the project, for :class:`~storyframe.drawing.SceneDrawer`.
 
-A verified download is renamed into place; bytes are checked and written. Both happen in a
-worker thread, never on the event loop. A new variant equal byte for byte to an earlier one is
-that earlier one.
+A verified download is renamed into place; bytes are checked and written. Nothing is decoded or
+read on the event loop: bytes are checked and written in a worker thread, and so is a download
+that must be compared with earlier variants. A download with nothing to compare with is a rename,
+done on the loop (a trip to a thread would cost more than the rename). A new variant equal byte
+for byte to an earlier one is that earlier one.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class ImageStore:
         self, provider: ImageProvider | None, number: int, image: GeneratedImage
     ) -> ImageFile:
         """Put the image into the project: a verified download is renamed into place; bytes
-        are checked and written in a worker thread. Nothing is decoded on the event loop."""
+        are checked and written in a worker thread. Nothing is decoded or read on the event
+        loop."""
         target = self._target(number)
         record = target if isinstance(target, SceneRecord) else None  # sheets have no variants
         slot = 1
@@ -75,6 +78,8 @@ class ImageStore:
                 )
                 return stored if record is None else self._same_as_before(record, stored)
 
+            if record is None or not record.variants:  # nothing to compare with: a rename
+                return adopt()
             return await asyncio.to_thread(adopt)  # one trip to a thread: rename and compare
         data = image.data
         if data is None:

@@ -93,6 +93,7 @@ class Project:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._journal = Journal(self.journal_path)
+        self._image_names: set[str] | None = None  # see _remove_siblings
 
     @property
     def manifest_path(self) -> Path:
@@ -342,18 +343,34 @@ class Project:
         )
 
     def _remove_siblings(self, number: int | str, path: Path, variant: int = 1) -> None:
-        """Remove the same variant's file of another type, if it had one (no directory
-        listing); other variants' files are never touched."""
+        """Remove the same variant's file of another type, if it had one; other variants' files
+        are never touched. The folder is listed once (the first time), then the listing is kept
+        up to date as images are stored and discarded: no system call per image for files that
+        are not there."""
+        names = self._listed_images()
+        names.add(path.name)
+        take = f"-v{variant}" if variant > 1 else ""
         for extension in (*_EXTENSIONS.values(), ".img"):
-            other = self.image_path(number, "", variant).with_suffix(extension)
-            if other != path:
+            name = f"{_stem(number)}{take}{extension}"
+            if name != path.name and name in names:
+                names.discard(name)
                 with contextlib.suppress(FileNotFoundError):
-                    other.unlink()
+                    os.unlink(self.images_dir / name)
+
+    def _listed_images(self) -> set[str]:
+        if self._image_names is None:
+            try:
+                self._image_names = {entry.name for entry in os.scandir(self.images_dir)}
+            except (FileNotFoundError, NotADirectoryError):
+                self._image_names = set()
+        return self._image_names
 
     def discard_image(self, image: ImageFile) -> None:
         """Remove a just-stored image file that duplicates one the project keeps already."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.folder / image.path)
+        if self._image_names is not None:
+            self._image_names.discard(Path(image.path).name)
 
     def image_intact(self, image: ImageFile | None) -> bool:
         """Whether a recorded image is on disk with the recorded checksum."""
