@@ -12,9 +12,10 @@ itself; the pipeline decides retry and fallback from the class.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -179,6 +180,7 @@ class ImageProvider(Provider):
     """
 
     kind = "image"
+    _downloads: tuple[str, Iterator[int]] | None = None  # see download_dest
 
     def __init__(self, config: ProviderConfig | None = None, api_key: SecretStr | None = None):
         super().__init__(config, api_key)
@@ -194,9 +196,12 @@ class ImageProvider(Provider):
         """A fresh file name in :attr:`download_dir` for one download (``None``: keep bytes)."""
         if self.download_dir is None:
             return None
-        import uuid
+        if self._downloads is None:  # a random name per provider, numbered: no syscall per image
+            import uuid
 
-        return self.download_dir / f".{uuid.uuid4().hex}.download.tmp"
+            self._downloads = (uuid.uuid4().hex, itertools.count(1))
+        prefix, numbers = self._downloads
+        return self.download_dir / f".{prefix}-{next(numbers)}.download.tmp"
 
     async def paid(self, request: ImageRequest, image: GeneratedImage) -> None:
         """Report that the service finished ``request`` (and charged for it) with ``image``."""

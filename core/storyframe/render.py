@@ -9,6 +9,8 @@ escaped by Jinja2's autoescaping.
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -302,10 +304,25 @@ def local_image(path: str, project_dir: Path, *, resolved: bool = False) -> Path
     ``project_dir`` is already resolved (a page resolves it once for all its images).
     """
     posix = PurePosixPath(path.replace("\\", "/"))
-    if not path or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
+    parts = posix.parts
+    if not parts or posix.is_absolute() or ".." in parts or ":" in parts[0]:
         return None
     root = project_dir if resolved else project_dir.resolve()
-    local = (root / Path(*posix.parts)).resolve()
+    local = root.joinpath(*parts)
+    # Under a resolved root, a path with no symbolic link in it stays inside: one lstat per
+    # part of the manifest's path rather than per part of the whole absolute one.
+    current = root
+    for part in parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            return None
+        if stat.S_ISLNK(mode):
+            break  # a link: resolve it and check where it leads
+    else:
+        return local if stat.S_ISREG(mode) else None
+    local = local.resolve()
     if not local.is_relative_to(root) or not local.is_file():
         return None
     return local

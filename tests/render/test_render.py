@@ -140,6 +140,32 @@ def test_unsafe_or_missing_image_paths_are_not_linked(project: Project) -> None:
     assert "No image was recorded" in _article(render_html(board, root), 1)
 
 
+def test_links_are_followed_only_to_files_inside_the_project(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    board, root = project
+    good = board.record(1).image
+    assert good is not None
+    outside = tmp_path_factory.mktemp("elsewhere")
+    (outside / "secret.png").write_bytes((root / good.path).read_bytes())
+    (root / "images" / "leak.png").symlink_to(outside / "secret.png")
+    (root / "images" / "same.png").symlink_to(root / good.path)
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "inner").symlink_to(root / "images", target_is_directory=True)
+    cases = {
+        "images/leak.png": False,  # a link out of the project
+        "linked/secret.png": False,  # through a linked folder outside
+        "images": False,  # a folder, not a file
+        ".": False,
+        "images/same.png": True,  # a link to a file inside
+        "inner/" + Path(good.path).name: True,  # through a linked folder inside
+    }
+    for path, shown in cases.items():
+        board.record(1).image = good.model_copy(update={"path": path})
+        article = _article(render_html(board, root), 1)
+        assert ("<img" in article) is shown, path
+
+
 def test_paths_with_spaces_are_quoted(project: Project) -> None:
     board, root = project
     (root / "images" / "scene 01 #a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
