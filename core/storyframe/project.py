@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,7 @@ class Project:
         self.folder = folder
         self._journal = Journal(self.journal_path)
         self._image_names: set[str] | None = None  # see _remove_siblings
+        self._listing = threading.Lock()  # stores run on the loop and in worker threads
 
     @property
     def manifest_path(self) -> Path:
@@ -358,12 +360,13 @@ class Project:
                     os.unlink(self.images_dir / name)
 
     def _listed_images(self) -> set[str]:
-        if self._image_names is None:
-            try:
-                self._image_names = {entry.name for entry in os.scandir(self.images_dir)}
-            except (FileNotFoundError, NotADirectoryError):
-                self._image_names = set()
-        return self._image_names
+        with self._listing:
+            if self._image_names is None:
+                try:
+                    self._image_names = {entry.name for entry in os.scandir(self.images_dir)}
+                except (FileNotFoundError, NotADirectoryError):
+                    self._image_names = set()
+            return self._image_names
 
     def discard_image(self, image: ImageFile) -> None:
         """Remove a just-stored image file that duplicates one the project keeps already."""
