@@ -277,8 +277,7 @@ class Project:
     def image_path(self, number: int | str, media_type: str, variant: int = 1) -> Path:
         """Where scene ``number``'s image goes (``scene-03.png``; a later variant of it,
         ``scene-03-v2.png``; a name for sheets: ``images/NAME.png``)."""
-        take = f"-v{variant}" if variant > 1 else ""
-        return self.images_dir / f"{_stem(number)}{take}{_EXTENSIONS.get(media_type, '.img')}"
+        return self.images_dir / _image_name(number, _EXTENSIONS.get(media_type, ".img"), variant)
 
     @staticmethod
     def variant_stem(path: str) -> str:
@@ -351,9 +350,8 @@ class Project:
         are not there."""
         names = self._listed_images()
         names.add(path.name)
-        take = f"-v{variant}" if variant > 1 else ""
         for extension in (*_EXTENSIONS.values(), ".img"):
-            name = f"{_stem(number)}{take}{extension}"
+            name = _image_name(number, extension, variant)
             if name != path.name and name in names:
                 names.discard(name)
                 with contextlib.suppress(FileNotFoundError):
@@ -385,6 +383,12 @@ class Project:
         except OSError:
             return False
         return hashlib.sha256(data).hexdigest() == image.sha256
+
+
+def _image_name(key: int | str, extension: str, variant: int) -> str:
+    """``scene-03.png``, ``scene-03-v2.png``, ``NAME.png``: an image's file name in ``images/``."""
+    take = f"-v{variant}" if variant > 1 else ""
+    return f"{_stem(key)}{take}{extension}"
 
 
 def _stem(key: int | str) -> str:

@@ -241,20 +241,22 @@ def _scene_view(record: SceneRecord, board: Storyboard, root: Path) -> SceneView
         cost=_money(record.cost or 0.0) or ("$0" if record.cost == 0 and record.provider else ""),
         seconds=_duration(record.seconds),
         attempts=list(record.attempts),
-        variants=variant_views(record, root) if image is not None else [],
+        variants=variant_views(record, root, resolved=True) if image is not None else [],
         references=list(record.references),
     )
 
 
-def variant_views(record: SceneRecord, project_dir: Path) -> list[VariantView]:
+def variant_views(
+    record: SceneRecord, project_dir: Path, *, resolved: bool = False
+) -> list[VariantView]:
     """The scene's images on disk, numbered as ``storyframe show`` lists them (none when the
-    scene has one image only)."""
+    scene has one image only). ``resolved``: as for :func:`local_image`."""
     from storyframe.takes import chosen_number
 
     if len(record.variants) < 2:
         return []
     chosen = chosen_number(record)
-    root = project_dir.resolve()
+    root = project_dir if resolved else project_dir.resolve()
     views = []
     for number, variant in enumerate(record.variants, 1):
         src = _relative_src(variant.image.path, root)
